@@ -1,0 +1,77 @@
+"""Who may call each endpoint. Every view declares ``public``, ``member`` or ``admin``;
+one ``before_request`` hook enforces it and refuses undeclared endpoints (403).
+
+Usage::
+
+    @bp.get("/leads")
+    @member
+    def index(): ...
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+from flask import Flask, abort, current_app, redirect, request, url_for
+from flask_login import current_user
+
+F = TypeVar("F", bound=Callable[..., Any])
+LEVELS = ("public", "member", "admin")
+#: Endpoints Flask adds itself.
+BUILTIN_PUBLIC = {"static"}
+
+
+def _declare(level: str) -> Callable[[F], F]:
+    def mark(view: F) -> F:
+        view.access = level  # type: ignore[attr-defined]
+        return view
+
+    return mark
+
+
+public = _declare("public")
+member = _declare("member")
+admin = _declare("admin")
+
+
+def access_level(endpoint: str | None, app: Flask | None = None) -> str | None:
+    """The declared level of an endpoint, or None when undeclared."""
+    if endpoint is None:
+        return None
+    if endpoint in BUILTIN_PUBLIC or endpoint.endswith(".static"):
+        return "public"
+    view = (app or current_app).view_functions.get(endpoint)
+    return getattr(view, "access", None)
+
+
+def is_safe_next(target: str | None) -> bool:
+    """True only for a local path: no scheme, no host, no backslashes or control chars."""
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return False
+    if any(c in target for c in "\\\r\n\t") or any(ord(c) < 32 for c in target):
+        return False
+    parts = urlsplit(target)
+    return not parts.scheme and not parts.netloc
+
+
+def enforce() -> Any:
+    """``before_request`` hook: apply the endpoint's declared access level."""
+    if request.endpoint is None:  # 404/405 handled by Flask
+        return None
+    level = access_level(request.endpoint)
+    if level is None:
+        current_app.logger.error("endpoint %s declares no access level", request.endpoint)
+        abort(403)
+    if level == "public":
+        return None
+    if not current_user.is_authenticated:
+        target = request.full_path if request.method == "GET" else None
+        login = url_for("auth.login", next=target.rstrip("?") if target else None)
+        if request.headers.get("HX-Request") == "true":
+            return "", 401, {"HX-Redirect": login}
+        return redirect(login)
+    if level == "admin" and not current_user.is_admin:
+        abort(403)
+    return None

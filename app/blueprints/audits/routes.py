@@ -1,0 +1,5 @@
+"""audits routes."""
+
+from flask import Blueprint
+
+bp = Blueprint("audits", __name__)

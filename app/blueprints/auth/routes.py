@@ -1,0 +1,69 @@
+"""Sign in, sign out and the first-run admin setup."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_user, logout_user
+
+from app import activity
+from app.access import is_safe_next, member, public
+from app.auth import AuthError, authenticate, create_user, has_users
+from app.blueprints.auth.forms import LoginForm, SetupForm
+from app.extensions import db
+from app.models import Role
+
+bp = Blueprint("auth", __name__)
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@public
+def login():
+    if not has_users():
+        return redirect(url_for("auth.setup"))
+    if current_user.is_authenticated:
+        return redirect(url_for("dashboard.index"))
+    form = LoginForm(next=request.args.get("next", ""))
+    if form.validate_on_submit():
+        ip = request.remote_addr or "?"
+        try:
+            user = authenticate(form.email.data, form.password.data, ip, current_app.config)
+        except AuthError as exc:
+            db.session.commit()  # keep the failed attempt for throttling
+            form.password.errors.append(str(exc))
+            return render_template("auth/login.html", form=form), 422
+        activity.record("user.login", f"{user.email} signed in", user_id=user.id,
+                        subject_type="user", subject_id=user.id)
+        db.session.commit()
+        login_user(user)
+        target = form.next.data
+        return redirect(target if is_safe_next(target) else url_for("dashboard.index"))
+    return render_template("auth/login.html", form=form), 422 if form.errors else 200
+
+
+@bp.route("/setup", methods=["GET", "POST"])
+@public
+def setup():
+    if has_users():
+        return redirect(url_for("auth.login"))
+    form = SetupForm()
+    if form.validate_on_submit():
+        try:
+            user = create_user(form.email.data, form.password.data, Role.ADMIN, form.name.data or "")
+        except AuthError as exc:
+            form.email.errors.append(str(exc))
+            return render_template("auth/setup.html", form=form), 422
+        activity.record("user.setup", f"{user.email} created the first admin account",
+                        user_id=user.id, subject_type="user", subject_id=user.id)
+        db.session.commit()
+        login_user(user)
+        flash("Welcome to PitchFast. Your admin account is ready.", "success")
+        return redirect(url_for("dashboard.index"))
+    return render_template("auth/setup.html", form=form), 422 if form.errors else 200
+
+
+@bp.post("/logout")
+@member
+def logout():
+    logout_user()
+    flash("You are signed out.", "info")
+    return redirect(url_for("auth.login"))

@@ -1,0 +1,5 @@
+"""campaigns blueprint."""
+
+from app.blueprints.campaigns.routes import bp
+
+__all__ = ["bp"]

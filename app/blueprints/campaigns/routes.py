@@ -1,0 +1,5 @@
+"""campaigns routes."""
+
+from flask import Blueprint
+
+bp = Blueprint("campaigns", __name__)

@@ -1,0 +1,5 @@
+"""dashboard blueprint."""
+
+from app.blueprints.dashboard.routes import bp
+
+__all__ = ["bp"]

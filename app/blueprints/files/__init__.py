@@ -1,0 +1,5 @@
+"""files blueprint."""
+
+from app.blueprints.files.routes import bp
+
+__all__ = ["bp"]

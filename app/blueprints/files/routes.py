@@ -1,0 +1,5 @@
+"""files routes."""
+
+from flask import Blueprint
+
+bp = Blueprint("files", __name__)

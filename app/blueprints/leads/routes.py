@@ -1,0 +1,5 @@
+"""leads routes."""
+
+from flask import Blueprint
+
+bp = Blueprint("leads", __name__)

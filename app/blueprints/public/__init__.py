@@ -1,0 +1,5 @@
+"""public blueprint."""
+
+from app.blueprints.public.routes import bp
+
+__all__ = ["bp"]

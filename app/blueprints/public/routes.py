@@ -1,0 +1,5 @@
+"""public routes."""
+
+from flask import Blueprint
+
+bp = Blueprint("public", __name__)

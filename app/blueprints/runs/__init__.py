@@ -1,0 +1,5 @@
+"""runs blueprint."""
+
+from app.blueprints.runs.routes import bp
+
+__all__ = ["bp"]

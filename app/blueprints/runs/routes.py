@@ -1,0 +1,5 @@
+"""runs routes."""
+
+from flask import Blueprint
+
+bp = Blueprint("runs", __name__)

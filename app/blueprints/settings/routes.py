@@ -1,0 +1,5 @@
+"""settings routes."""
+
+from flask import Blueprint
+
+bp = Blueprint("settings", __name__)

@@ -1,0 +1,5 @@
+"""users blueprint."""
+
+from app.blueprints.users.routes import bp
+
+__all__ = ["bp"]

@@ -1,0 +1,5 @@
+"""users routes."""
+
+from flask import Blueprint
+
+bp = Blueprint("users", __name__)

@@ -1,0 +1,148 @@
+"""Configuration: defaults in code, then ``instance/config.py``, then ``PITCHFAST_*`` env.
+
+Secrets (``SECRET_KEY``, ``SMTP_PASSWORD`` …) live only in instance config or the
+environment. A missing or malformed value is a :class:`ConfigError` whose message
+says what is wrong and how to fix it; there is no dummy fallback.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+#: Keys whose values are secrets: never written to the database, logs or pages.
+SECRET_KEYS = (
+    "SECRET_KEY",
+    "SMTP_PASSWORD",
+    "DKIM_PRIVATE_KEY",
+    "REDIS_PASSWORD",
+    "S3_SECRET_ACCESS_KEY",
+)
+
+
+class ConfigError(RuntimeError):
+    """A configuration value is missing or wrong; the message names it and the fix."""
+
+
+DEFAULTS: dict[str, Any] = {
+    "DATABASE_URL": None,  # None -> sqlite:///<instance>/pitchfast.sqlite3
+    "HUEY_URL": None,  # None -> sqlite:///<instance>/huey.sqlite3 ; redis://… for Redis
+    "HUEY_IMMEDIATE": False,
+    "WORKER_THREADS": 4,
+    "STORAGE_URL": None,  # None -> file://<instance>/files
+    "AUDIT_ALLOW_TARGETS": [],
+    "AUDIT_TIMEOUT_SECONDS": 60,
+    "RUN_LEASE_SECONDS": 120,
+    "RUN_MAX_ATTEMPTS": 3,
+    "REAPER_INTERVAL_SECONDS": 30,
+    "LOGIN_MAX_FAILURES": 5,
+    "LOGIN_LOCK_MINUTES": 15,
+    "LOGIN_IP_MAX_PER_10_MIN": 30,
+    "MAX_CONTENT_LENGTH": 20 * 1024 * 1024,
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "SESSION_COOKIE_SECURE": False,
+    "REMEMBER_COOKIE_HTTPONLY": True,
+    "REMEMBER_COOKIE_SAMESITE": "Lax",
+    "WTF_CSRF_TIME_LIMIT": None,
+    "PUBLIC_BASE_URL": "http://127.0.0.1:5000",
+    "SMTP_HOST": None,
+    "SMTP_PORT": 587,
+    "SMTP_USERNAME": None,
+    "SMTP_PASSWORD": None,
+    "SMTP_STARTTLS": True,
+    "SQLALCHEMY_TRACK_MODIFICATIONS": False,
+}
+
+
+def instance_path() -> Path:
+    """The instance folder: ``$PITCHFAST_INSTANCE`` or ``./instance``."""
+    return Path(os.environ.get("PITCHFAST_INSTANCE") or "instance").resolve()
+
+
+def write_instance_config(path: Path) -> bool:
+    """Create ``config.py`` with a fresh secret key unless it exists. True if written."""
+    path.mkdir(parents=True, exist_ok=True)
+    target = path / "config.py"
+    if target.exists():
+        return False
+    body = (
+        "# PitchFast instance config: secrets live here (or in PITCHFAST_* env), never in the DB.\n"
+        f"SECRET_KEY = {secrets.token_hex(32)!r}\n"
+    )
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(body)
+    return True
+
+
+def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
+    """Load defaults, instance config, environment, then ``test_config``; validate."""
+    app.config.from_mapping(DEFAULTS)
+    if test_config is None:
+        app.config.from_pyfile("config.py", silent=True)
+        app.config.from_prefixed_env("PITCHFAST")
+    else:
+        app.config.from_mapping(test_config)
+    _derive(app)
+    validate(app.config)
+
+
+def _derive(app: Flask) -> None:
+    cfg = app.config
+    inst = Path(app.instance_path)
+    cfg["DATABASE_URL"] = cfg.get("DATABASE_URL") or f"sqlite:///{inst / 'pitchfast.sqlite3'}"
+    url = cfg["DATABASE_URL"]
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://") :]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    cfg["SQLALCHEMY_DATABASE_URI"] = url
+    cfg["HUEY_URL"] = cfg.get("HUEY_URL") or f"sqlite:///{inst / 'huey.sqlite3'}"
+    cfg["STORAGE_URL"] = cfg.get("STORAGE_URL") or f"file://{inst / 'files'}"
+    targets = cfg.get("AUDIT_ALLOW_TARGETS") or []
+    if isinstance(targets, str):
+        targets = [t.strip() for t in targets.split(",") if t.strip()]
+    env_targets = os.environ.get("PITCHFAST_AUDIT_ALLOW_TARGETS", "")
+    targets = list(targets) + [t.strip() for t in env_targets.split(",") if t.strip()]
+    cfg["AUDIT_ALLOW_TARGETS"] = sorted(set(targets))
+    engine_opts = dict(cfg.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    if url.startswith("sqlite"):
+        engine_opts.setdefault("connect_args", {"timeout": 30, "check_same_thread": False})
+    else:
+        engine_opts.setdefault("pool_pre_ping", True)
+    cfg["SQLALCHEMY_ENGINE_OPTIONS"] = engine_opts
+
+
+def validate(cfg: Any) -> None:
+    """Raise :class:`ConfigError` naming the first bad value."""
+    key = cfg.get("SECRET_KEY")
+    if not key:
+        raise ConfigError(
+            "SECRET_KEY is not set. Run `pitchfast init` to generate instance/config.py, "
+            "or set PITCHFAST_SECRET_KEY."
+        )
+    if len(str(key)) < 32 or str(key).lower() in {"dev", "change-me", "changeme", "secret"}:
+        raise ConfigError("SECRET_KEY is too weak: use at least 32 random characters.")
+    uri = cfg["SQLALCHEMY_DATABASE_URI"]
+    if not (uri.startswith("sqlite:///") or uri.startswith("postgresql+psycopg://")):
+        raise ConfigError(
+            f"DATABASE_URL must be sqlite:///PATH or postgresql://… (got {uri.split(':')[0]}://…)."
+        )
+    huey = cfg["HUEY_URL"]
+    if not (huey.startswith("sqlite:///") or huey.startswith(("redis://", "rediss://"))):
+        raise ConfigError("HUEY_URL must be sqlite:///PATH or redis://HOST:PORT/DB.")
+    if not str(cfg["STORAGE_URL"]).startswith("file://"):
+        raise ConfigError("STORAGE_URL must be file:///PATH (the only storage backend so far).")
+    for name in ("WORKER_THREADS", "RUN_LEASE_SECONDS", "RUN_MAX_ATTEMPTS", "AUDIT_TIMEOUT_SECONDS"):
+        value = cfg.get(name)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise ConfigError(f"{name} must be a positive whole number (got {value!r}).")
+    for target in cfg["AUDIT_ALLOW_TARGETS"]:
+        host, _, port = target.rpartition(":")
+        if not host or not port.isdigit():
+            raise ConfigError(f"AUDIT_ALLOW_TARGETS entry {target!r} must be exactly host:port.")

@@ -1,0 +1,60 @@
+"""Error pages: a clear message, never a crash page or a stack trace."""
+
+from __future__ import annotations
+
+from flask import Flask, render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from app.models import InvalidTransition
+
+MESSAGES = {
+    400: "The request was not understood.",
+    401: "Please sign in.",
+    403: "You do not have access to this page.",
+    404: "This page does not exist (or you do not have access to it).",
+    405: "That action is not allowed here.",
+    413: "That file is too large.",
+    422: "Some fields need attention.",
+    429: "Too many attempts. Please wait a few minutes and try again.",
+    500: "Something went wrong on our side. The error has been logged.",
+}
+
+
+def _page(status: int, message: str | None = None):
+    text = message or MESSAGES.get(status, "Error")
+    if request.headers.get("HX-Request") == "true":
+        return render_template("errors/_message.html", status=status, message=text), status
+    return render_template("errors/error.html", status=status, message=text), status
+
+
+def register(app: Flask) -> None:
+    """Install handlers for HTTP errors, CSRF failures, bad transitions and crashes."""
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(e: CSRFError):
+        return _page(400, "Your form expired or was sent from elsewhere. Reload and try again.")
+
+    @app.errorhandler(InvalidTransition)
+    def bad_transition(e: InvalidTransition):
+        from app.extensions import db
+
+        db.session.rollback()
+        return _page(409, str(e))
+
+    @app.errorhandler(HTTPException)
+    def http_error(e: HTTPException):
+        code = e.code or 500
+        message = MESSAGES.get(code) or e.description
+        if code == 413:
+            limit_mb = (app.config.get("MAX_CONTENT_LENGTH") or 0) // (1024 * 1024)
+            message = f"That file is too large (the limit is {limit_mb} MB)."
+        return _page(code, message)
+
+    @app.errorhandler(Exception)
+    def crash(e: Exception):
+        from app.extensions import db
+
+        db.session.rollback()
+        app.logger.exception("unhandled error on %s %s", request.method, request.path)
+        return _page(500)

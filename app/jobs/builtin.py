@@ -1,0 +1,46 @@
+"""Built-in run kinds: ``noop`` (health check) and ``sleep`` (used by crash tests)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from app.jobs.context import RunContext
+from app.jobs.registry import handler
+
+
+@handler("noop")
+def noop(ctx: RunContext) -> dict[str, Any]:
+    """Do nothing; proves the worker is alive."""
+    ctx.log("noop ran")
+    return {"ok": True}
+
+
+@handler("sleep", max_attempts=5)
+def sleep(ctx: RunContext) -> dict[str, Any]:
+    """Sleep ``payload.seconds`` in small steps, then write a fenced marker row.
+
+    Used by tests that SIGKILL a worker mid-job: the marker (an activity row keyed
+    by the run id) must exist exactly once when the run succeeds.
+    """
+    from sqlalchemy import select
+
+    from app.activity import record
+    from app.extensions import db
+    from app.models import Activity
+
+    seconds = float(ctx.payload.get("seconds", 1))
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        time.sleep(0.05)
+        ctx.check_lease()
+    with ctx.fenced():
+        exists = db.session.scalar(
+            select(Activity.id).where(
+                Activity.verb == "sleep.done", Activity.subject_id == ctx.run_id
+            )
+        )
+        if exists is None:
+            record("sleep.done", f"run {ctx.run_id}", subject_type="run", subject_id=ctx.run_id)
+        ctx.complete({"slept": seconds, "attempt": ctx.attempt})
+    return {"slept": seconds}

@@ -1,0 +1,72 @@
+"""Run kinds and their handlers."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from app.jobs.context import RunContext
+    from app.models import Run
+
+#: Modules that register handlers; imported when the worker (or a test) starts.
+HANDLER_MODULES = ("app.jobs.builtin", "app.audits.jobs")
+
+
+@dataclass(frozen=True)
+class Handler:
+    kind: str
+    run: Callable[[RunContext], dict[str, Any] | None]
+    #: Given an exception: (error_code, transient?)
+    classify: Callable[[BaseException], tuple[str, bool]]
+    #: Called inside the transaction that marks a run failed/dead for good.
+    on_final_failure: Callable[[Run, str, str], None] | None = None
+    max_attempts: int = 3
+
+
+HANDLERS: dict[str, Handler] = {}
+
+
+def default_classify(exc: BaseException) -> tuple[str, bool]:
+    """Timeouts and connection errors are transient; everything else is permanent."""
+    code = getattr(exc, "code", None)
+    if isinstance(exc, TimeoutError | ConnectionError):
+        return (code or "timeout"), True
+    return (code if isinstance(code, str) else type(exc).__name__), False
+
+
+def handler(
+    kind: str,
+    *,
+    classify: Callable[[BaseException], tuple[str, bool]] = default_classify,
+    on_final_failure: Callable[[Run, str, str], None] | None = None,
+    max_attempts: int = 3,
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register ``fn(ctx) -> result dict`` as the handler for runs of ``kind``."""
+
+    def register(fn: Callable[..., Any]) -> Callable[..., Any]:
+        HANDLERS[kind] = Handler(kind, fn, classify, on_final_failure, max_attempts)
+        return fn
+
+    return register
+
+
+def load_handlers() -> None:
+    """Import every handler module (idempotent)."""
+    for name in HANDLER_MODULES:
+        try:
+            importlib.import_module(name)
+        except ModuleNotFoundError as exc:  # a feature module not built yet
+            if not (exc.name and name.startswith(exc.name)):
+                raise
+
+
+def get(kind: str) -> Handler:
+    """The handler for ``kind``; KeyError with a clear message otherwise."""
+    load_handlers()
+    try:
+        return HANDLERS[kind]
+    except KeyError:
+        raise KeyError(f"no handler registered for run kind {kind!r}") from None

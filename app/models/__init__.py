@@ -1,0 +1,28 @@
+"""All models, importable from one place (``from app.models import Lead``)."""
+
+from app.models.audit import Audit, Finding
+from app.models.campaign import Campaign
+from app.models.lead import Lead
+from app.models.misc import Activity, Setting, StoredFile
+from app.models.outreach import BlacklistEntry, Outreach
+from app.models.run import Run, RunBatch, RunLog
+from app.models.states import (
+    AuditStatus,
+    BlacklistKind,
+    BlacklistReason,
+    CampaignStatus,
+    InvalidTransition,
+    LeadStatus,
+    OutreachStatus,
+    Role,
+    RunStatus,
+    transition,
+)
+from app.models.user import LoginAttempt, User
+
+__all__ = [
+    "Activity", "Audit", "AuditStatus", "BlacklistEntry", "BlacklistKind", "BlacklistReason",
+    "Campaign", "CampaignStatus", "Finding", "InvalidTransition", "Lead", "LeadStatus",
+    "LoginAttempt", "Outreach", "OutreachStatus", "Role", "Run", "RunBatch", "RunLog",
+    "RunStatus", "Setting", "StoredFile", "User", "transition",
+]

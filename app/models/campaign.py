@@ -1,0 +1,31 @@
+"""Campaigns: a named list of leads with its sender identity and templates."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.extensions import db
+from app.models.base import enum_column, utcnow
+from app.models.states import CampaignStatus
+
+
+class Campaign(db.Model):
+    __tablename__ = "campaigns"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    slug: Mapped[str] = mapped_column(sa.String(80), unique=True)
+    niche: Mapped[str] = mapped_column(sa.String(120), default="")
+    status: Mapped[CampaignStatus] = mapped_column(
+        enum_column(CampaignStatus), default=CampaignStatus.DRAFT
+    )
+    sender_name: Mapped[str] = mapped_column(sa.String(120), default="")
+    sender_email: Mapped[str] = mapped_column(sa.String(254), default="")
+    email_subject_template: Mapped[str] = mapped_column(sa.Text, default="")
+    email_body_template: Mapped[str] = mapped_column(sa.Text, default="")
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    __table_args__ = (sa.Index("ix_campaigns_status_id", "status", "id"),)

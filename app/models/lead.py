@@ -1,0 +1,54 @@
+"""Leads: one business and its website inside a campaign."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.extensions import db
+from app.models.base import enum_column, utcnow
+from app.models.states import LeadStatus
+
+
+class Lead(db.Model):
+    __tablename__ = "leads"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(sa.ForeignKey("campaigns.id", ondelete="CASCADE"))
+    business_name: Mapped[str] = mapped_column(sa.String(300))
+    website_url: Mapped[str | None] = mapped_column(sa.String(2048))
+    domain: Mapped[str | None] = mapped_column(sa.String(253))
+    email: Mapped[str | None] = mapped_column(sa.String(254))
+    contact_name: Mapped[str | None] = mapped_column(sa.String(200))
+    phone: Mapped[str | None] = mapped_column(sa.String(64))
+    city: Mapped[str | None] = mapped_column(sa.String(120))
+    address: Mapped[str | None] = mapped_column(sa.String(500))
+    source: Mapped[str | None] = mapped_column(sa.String(120))
+    notes: Mapped[str] = mapped_column(sa.Text, default="")
+    extra: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+    status: Mapped[LeadStatus] = mapped_column(enum_column(LeadStatus), default=LeadStatus.NEW)
+    status_reason: Mapped[str | None] = mapped_column(sa.String(500))
+    score: Mapped[int | None]
+    opportunity: Mapped[int | None]
+    latest_audit_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("audits.id", ondelete="SET NULL", use_alter=True)
+    )
+    audited_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    campaign = relationship("Campaign", lazy="raise_on_sql")
+    latest_audit = relationship("Audit", foreign_keys=[latest_audit_id], lazy="raise_on_sql")
+
+    __table_args__ = (
+        sa.UniqueConstraint("campaign_id", "domain", name="uq_leads_campaign_domain"),
+        sa.Index("ix_leads_campaign_id_id", "campaign_id", "id"),
+        sa.Index("ix_leads_campaign_status_id", "campaign_id", "status", "id"),
+        sa.Index("ix_leads_campaign_score_id", "campaign_id", "score", "id"),
+        sa.Index("ix_leads_campaign_city_id", "campaign_id", "city", "id"),
+        sa.Index("ix_leads_campaign_email", "campaign_id", "email"),
+        sa.Index("ix_leads_campaign_name_id", "campaign_id", "business_name", "id"),
+        sa.Index("ix_leads_domain", "domain"),
+    )
