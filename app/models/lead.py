@@ -32,15 +32,18 @@ class Lead(db.Model):
     status_reason: Mapped[str | None] = mapped_column(sa.String(500))
     score: Mapped[int | None]
     opportunity: Mapped[int | None]
-    latest_audit_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("audits.id", ondelete="SET NULL", use_alter=True)
-    )
+    # A denormalised pointer without a DB foreign key (leads and audits would
+    # reference each other); app.audits.service keeps it in step.
+    latest_audit_id: Mapped[int | None]
     audited_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     campaign = relationship("Campaign", lazy="raise_on_sql")
-    latest_audit = relationship("Audit", foreign_keys=[latest_audit_id], lazy="raise_on_sql")
+    latest_audit = relationship(
+        "Audit", primaryjoin="foreign(Lead.latest_audit_id) == Audit.id", lazy="raise_on_sql",
+        viewonly=True,
+    )
 
     __table_args__ = (
         sa.UniqueConstraint("campaign_id", "domain", name="uq_leads_campaign_domain"),

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 05:42:59.121184
+Create Date: 2026-11-22 05:46:11.933549
 
 """
 from alembic import op
@@ -137,7 +137,6 @@ def upgrade():
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.Column('updated_at', sa.DateTime(), nullable=False),
     sa.ForeignKeyConstraint(['campaign_id'], ['campaigns.id'], name=op.f('fk_leads_campaign_id_campaigns'), ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['latest_audit_id'], ['audits.id'], name=op.f('fk_leads_latest_audit_id_audits'), ondelete='SET NULL', use_alter=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_leads')),
     sa.UniqueConstraint('campaign_id', 'domain', name='uq_leads_campaign_domain')
     )
