@@ -1,7 +1,11 @@
-"""Users: password hashing (Argon2id), creation, sign-in with throttling."""
+"""Users: password hashing (Argon2id), creation, sign-in with throttling, and the
+account management admins do (role, name, deactivate, password reset) with the
+rule that there is always at least one active admin."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from datetime import timedelta
 
 from argon2 import PasswordHasher
@@ -23,9 +27,23 @@ class AuthError(ValueError):
     """A sign-in or account problem with a message safe to show."""
 
 
+def session_fingerprint(user: User, secret_key: str) -> str:
+    """A value tied to the user's password hash: changing the password ends old sessions."""
+    msg = f"{user.id}:{user.password_hash}".encode()
+    return hmac.new(secret_key.encode(), msg, hashlib.sha256).hexdigest()[:32]
+
+
 def load_user(user_id: str) -> User | None:
-    """Flask-Login user loader."""
-    return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+    """Flask-Login user loader: only active users whose password is unchanged since sign-in."""
+    from flask import current_app, session
+
+    user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
+    if user is None or not user.active:
+        return None
+    expected = session_fingerprint(user, current_app.config["SECRET_KEY"])
+    if not hmac.compare_digest(str(session.get("_pwf", "")), expected):
+        return None
+    return user
 
 
 def normalize_email(raw: str) -> str:
@@ -78,14 +96,20 @@ def authenticate(email: str, password: str, ip: str, cfg: dict) -> User:
     user = db.session.scalar(select(User).where(User.email == email_key))
     if user is not None and user.locked_until and user.locked_until > now:
         db.session.add(LoginAttempt(ip=ip, email=email_key, success=False))
-        raise AuthError("This account is locked after repeated failures. Try again later.")
+        minutes = max(1, int((user.locked_until - now).total_seconds() + 59) // 60)
+        raise AuthError(
+            f"This account is locked after repeated failed sign-ins. Try again in {minutes} "
+            f"minute{'s' if minutes != 1 else ''}, or ask an admin to reset the password."
+        )
     ok = False
     try:
         ok = _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
     except (VerificationError, InvalidHashError):
         ok = False
-    ok = ok and user is not None and user.active
-    db.session.add(LoginAttempt(ip=ip, email=email_key, success=ok))
+    ok = ok and user is not None
+    db.session.add(LoginAttempt(ip=ip, email=email_key, success=ok and user.active))
+    if ok and user is not None and not user.active:
+        raise AuthError("This account is deactivated. Ask an admin to reactivate it.")
     if not ok:
         if user is not None:
             user.failed_logins += 1
@@ -98,3 +122,62 @@ def authenticate(email: str, password: str, ip: str, cfg: dict) -> User:
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = _hasher.hash(password)
     return user
+
+
+class LastAdminError(AuthError):
+    """The change would leave no active admin."""
+
+
+def _other_active_admins(user: User) -> int:
+    ids = db.session.scalars(
+        select(User.id)
+        .where(User.role == Role.ADMIN, User.active.is_(True), User.id != user.id)
+        .with_for_update()
+    ).all()
+    return len(ids)
+
+
+def _guard_last_admin(user: User, actor: User | None, action: str) -> None:
+    if user.role == Role.ADMIN and user.active and _other_active_admins(user) == 0:
+        who = "yourself" if actor is not None and actor.id == user.id else user.email
+        raise LastAdminError(
+            f"You cannot {action} {who}: {user.email} is the last active admin. "
+            "Make another user an admin first."
+        )
+
+
+def update_user(user: User, *, name: str, role: Role | str, actor: User | None) -> User:
+    """Change a user's name and role (flushed); refuses demoting the last active admin."""
+    role = Role(role)
+    if role != Role.ADMIN:
+        _guard_last_admin(user, actor, "demote")
+    user.name = (name or "").strip()[:120]
+    user.role = role
+    db.session.flush()
+    return user
+
+
+def set_active(user: User, active: bool, *, actor: User | None) -> User:
+    """Deactivate or reactivate a user (flushed); refuses deactivating the last active admin."""
+    if not active:
+        _guard_last_admin(user, actor, "deactivate")
+    user.active = active
+    if active:
+        user.failed_logins, user.locked_until = 0, None
+    db.session.flush()
+    return user
+
+
+def reset_password(user: User, password: str) -> User:
+    """Set a new password (ends the user's other sessions) and lift any lockout."""
+    user.password_hash = hash_password(password)
+    user.failed_logins, user.locked_until = 0, None
+    db.session.flush()
+    return user
+
+
+def active_admin_count() -> int:
+    """How many active admins exist."""
+    return db.session.scalar(
+        select(func.count(User.id)).where(User.role == Role.ADMIN, User.active.is_(True))
+    ) or 0

@@ -90,6 +90,11 @@ def run_command(host: str, port: int) -> None:
 
         upgrade()
     exe = [sys.executable, "-m", "app.cli"]
+
+    def _stop(signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _stop)
     worker = subprocess.Popen([*exe, "worker"])
     try:
         web = subprocess.Popen([*exe, "web", "--host", host, "--port", str(port)])
@@ -101,9 +106,10 @@ def run_command(host: str, port: int) -> None:
     except KeyboardInterrupt:
         click.echo("Stopping…")
     finally:
-        for proc in (worker, locals().get("web")):
+        # Huey stops gracefully on SIGINT; waitress simply on SIGTERM.
+        for proc, sig in ((worker, signal.SIGINT), (locals().get("web"), signal.SIGTERM)):
             if proc is not None and proc.poll() is None:
-                proc.send_signal(signal.SIGINT)
+                proc.send_signal(sig)
                 try:
                     proc.wait(timeout=15)
                 except subprocess.TimeoutExpired:

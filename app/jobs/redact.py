@@ -8,17 +8,26 @@ from flask import current_app, has_app_context
 
 from app.config import SECRET_KEYS
 
-_URL_CREDENTIALS = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)[^/@\s:]+(:[^/@\s]*)?@", re.I)
-_KEY_VALUE = re.compile(r"(?i)\b(password|passwd|secret|token|api[_-]?key)\b(\s*[=:]\s*)\S+")
+#: ``scheme://user:pass@host`` (also ``redis://:pass@host`` and passwords holding ``@``).
+_URL_CREDENTIALS = re.compile(r"(?P<scheme>\b[a-z][a-z0-9+.-]*://)[^/?#\s@]*(?:@[^/?#\s@]*)*@", re.I)
+#: ``password=…``, ``SMTP_PASSWORD: …``, ``"api_key": "…"``, ``token=…`` pairs.
+_KEY_VALUE = re.compile(
+    r"(?i)(?P<key>[a-z0-9_.-]*(?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key)"
+    r"[a-z0-9_.-]*[\"']?)(?P<sep>\s*[=:]\s*)(?P<value>\"[^\"]*\"|'[^']*'|[^\s,;&]+)"
+)
+#: ``Authorization: Bearer …`` / ``Basic …`` credentials.
+_AUTH_HEADER = re.compile(r"(?i)\b(bearer|basic)\s+[a-z0-9._~+/=-]{8,}")
+MASK = "***"
 
 
-def redact(text: str) -> str:
+def redact(text: object) -> str:
     """Remove configured secret values, URL credentials and ``password=…`` pairs."""
-    text = _URL_CREDENTIALS.sub(r"\g<scheme>***@", str(text))
-    text = _KEY_VALUE.sub(r"\1\2***", text)
+    out = _URL_CREDENTIALS.sub(rf"\g<scheme>{MASK}@", str(text))
+    out = _KEY_VALUE.sub(rf"\g<key>\g<sep>{MASK}", out)
+    out = _AUTH_HEADER.sub(rf"\1 {MASK}", out)
     if has_app_context():
         for key in SECRET_KEYS:
             value = current_app.config.get(key)
             if value and len(str(value)) >= 6:
-                text = text.replace(str(value), "***")
-    return text
+                out = out.replace(str(value), MASK)
+    return out

@@ -2,17 +2,33 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_login import current_user, login_user, logout_user
 
 from app import activity
 from app.access import is_safe_next, member, public
-from app.auth import AuthError, authenticate, create_user, has_users
+from app.auth import AuthError, authenticate, create_user, has_users, session_fingerprint
 from app.blueprints.auth.forms import LoginForm, SetupForm
 from app.extensions import db
 from app.models import Role
 
 bp = Blueprint("auth", __name__)
+
+
+def _start_session(user) -> None:
+    """A fresh session (no fixation) bound to the user's current password."""
+    session.clear()
+    login_user(user)
+    session["_pwf"] = session_fingerprint(user, current_app.config["SECRET_KEY"])
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -34,7 +50,7 @@ def login():
         activity.record("user.login", f"{user.email} signed in", user_id=user.id,
                         subject_type="user", subject_id=user.id)
         db.session.commit()
-        login_user(user)
+        _start_session(user)
         target = form.next.data
         return redirect(target if is_safe_next(target) else url_for("dashboard.index"))
     return render_template("auth/login.html", form=form), 422 if form.errors else 200
@@ -55,7 +71,7 @@ def setup():
         activity.record("user.setup", f"{user.email} created the first admin account",
                         user_id=user.id, subject_type="user", subject_id=user.id)
         db.session.commit()
-        login_user(user)
+        _start_session(user)
         flash("Welcome to PitchFast. Your admin account is ready.", "success")
         return redirect(url_for("dashboard.index"))
     return render_template("auth/setup.html", form=form), 422 if form.errors else 200
@@ -65,5 +81,6 @@ def setup():
 @member
 def logout():
     logout_user()
+    session.clear()
     flash("You are signed out.", "info")
     return redirect(url_for("auth.login"))
