@@ -1,7 +1,18 @@
-"""What a handler gets while it runs: payload, logging, heartbeat and fenced writes."""
+"""What a handler gets while it runs: payload, logging, heartbeat and fenced writes.
+
+Rules for handlers (RELIABILITY.md §2 and §5):
+
+* never keep a database transaction open across slow work (network, browser): every
+  ``ctx`` method below commits its own short transaction;
+* call :meth:`RunContext.check_lease` between steps, and make every effect that must
+  happen once inside ``with ctx.fenced(): ...`` — that transaction commits only while
+  this worker still holds the lease, otherwise :class:`LeaseLost` is raised and
+  nothing is written.
+"""
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Iterator
@@ -9,15 +20,18 @@ from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
+from flask import Flask
 from sqlalchemy import update
 
 from app.extensions import db
 from app.models import Run, RunLog, RunStatus
 from app.models.base import utcnow
 
+log = logging.getLogger(__name__)
+
 
 class LeaseLost(RuntimeError):
-    """Another worker (or the reaper) owns this run now; stop without writing."""
+    """Another worker (or the reaper, or a person canceling) owns this run now."""
 
     code = "lease_lost"
 
@@ -32,12 +46,14 @@ class RunContext:
         self.subject_id = run.subject_id
         self.payload: dict[str, Any] = dict(run.payload or {})
         self.attempt = run.attempt
+        self.max_attempts = run.max_attempts
         self.token = token
         self.lease_seconds = lease_seconds
         self.completed = False
         self.result: dict[str, Any] | None = None
         self._lost = threading.Event()
-        self._phase_started = time.monotonic()
+        self._in_fence = False
+        self._pending_result: dict[str, Any] | None = None
 
     # -- lease -------------------------------------------------------------
     def _fence_stmt(self, **values: Any) -> Any:
@@ -49,14 +65,21 @@ class RunContext:
             .execution_options(synchronize_session=False)
         )
 
-    def renew(self) -> bool:
-        """Extend the lease (one short transaction); False once it has been lost."""
+    def _touch(self) -> bool:
         now = utcnow()
         stmt = self._fence_stmt(
             heartbeat_at=now, lease_expires_at=now + timedelta(seconds=self.lease_seconds)
         )
-        ok = db.session.execute(stmt).rowcount == 1
-        db.session.commit()
+        return db.session.execute(stmt).rowcount == 1
+
+    def renew(self) -> bool:
+        """Extend the lease (one short transaction); False once it has been lost."""
+        try:
+            ok = self._touch()
+            db.session.commit()
+        except BaseException:
+            db.session.rollback()
+            raise
         if not ok:
             self._lost.set()
         return ok
@@ -72,65 +95,90 @@ class RunContext:
 
     @contextmanager
     def fenced(self) -> Iterator[None]:
-        """A transaction that only commits while this worker still holds the lease."""
+        """A transaction that commits only while this worker still holds the lease.
+
+        The first statement re-checks (and renews) the lease with a conditional UPDATE,
+        which also locks the row, so the reaper cannot take the run over mid-block.
+        Anything added to the session before the block is discarded.
+        """
         db.session.rollback()
-        if db.session.execute(self._fence_stmt(heartbeat_at=utcnow())).rowcount != 1:
+        if not self._touch():
             db.session.rollback()
             self._lost.set()
             raise LeaseLost(f"run {self.run_id} lease lost")
+        self._in_fence = True
         try:
             yield
             db.session.commit()
         except BaseException:
             db.session.rollback()
+            self._pending_result = None
             raise
+        finally:
+            self._in_fence = False
+        if self._pending_result is not None:
+            self.completed, self.result = True, self._pending_result
+            self._pending_result = None
 
     def complete(self, result: dict[str, Any] | None = None) -> None:
-        """Mark the run succeeded inside the current fenced transaction."""
+        """Mark the run succeeded; only inside :meth:`fenced` (committed with it)."""
+        if not self._in_fence:
+            raise RuntimeError("ctx.complete() must be called inside `with ctx.fenced():`")
         run = db.session.get(Run, self.run_id)
         assert run is not None
         now = utcnow()
         run.status = RunStatus.SUCCEEDED
         run.finished_at = now
-        run.result = result or {}
+        run.result = dict(result or {})
         run.lease_token = None
         run.lease_expires_at = None
         if run.started_at:
             run.duration_ms = int((now - run.started_at).total_seconds() * 1000)
-        self.completed = True
-        self.result = result
+        self._pending_result = run.result
 
     # -- logging -----------------------------------------------------------
     def log(self, message: str, level: str = "info", duration_ms: int | None = None) -> None:
-        """Append a log line to the run (own short transaction)."""
+        """Append a log line to the run in its own short transaction (never fenced).
+
+        Inside :meth:`fenced` the line joins the fenced transaction instead.
+        """
         from app.jobs.redact import redact
 
-        db.session.add(
-            RunLog(
-                run_id=self.run_id,
-                attempt=self.attempt,
-                level=level,
-                message=redact(message)[:2000],
-                duration_ms=duration_ms,
-            )
+        line = RunLog(
+            run_id=self.run_id,
+            attempt=self.attempt,
+            level=level[:10],
+            message=redact(message)[:2000],
+            duration_ms=duration_ms,
         )
-        db.session.commit()
+        if self._in_fence:
+            db.session.add(line)
+            return
+        try:
+            db.session.add(line)
+            db.session.commit()
+        except Exception:  # a log line is never worth failing the run for
+            db.session.rollback()
+            log.exception("run %s: could not write log line", self.run_id)
 
     @contextmanager
     def phase(self, name: str) -> Iterator[None]:
-        """Log a named phase with its duration."""
+        """Log a named phase with its duration (also when it fails)."""
         start = time.monotonic()
+        ok = False
         try:
             yield
+            ok = True
         finally:
             ms = int((time.monotonic() - start) * 1000)
-            self.log(f"{name} ({ms} ms)", duration_ms=ms)
+            self.log(f"{name} ({ms} ms)" + ("" if ok else " failed"),
+                     level="info" if ok else "error", duration_ms=ms)
 
 
 class Heartbeat:
     """Renews the lease every ``lease/3`` seconds in its own thread and app context."""
 
-    def __init__(self, app: Any, ctx: RunContext) -> None:
+    def __init__(self, app: Flask, ctx: RunContext) -> None:
         self.app = app
         self.ctx = ctx
         self._stop = threading.Event()
@@ -146,11 +194,14 @@ class Heartbeat:
 
     def _loop(self) -> None:
         interval = max(self.ctx.lease_seconds / 3, 0.2)
-        while not self._stop.wait(interval):
-            with self.app.app_context():
-                try:
-                    if not self.ctx.renew():
-                        return
-                except Exception:  # a busy DB must not kill the heartbeat
-                    self.app.logger.exception("heartbeat failed for run %s", self.ctx.run_id)
-                    db.session.rollback()
+        with self.app.app_context():
+            try:
+                while not self._stop.wait(interval):
+                    try:
+                        if not self.ctx.renew():
+                            log.warning("run %s: lease lost (heartbeat)", self.ctx.run_id)
+                            return
+                    except Exception:  # a busy DB must not kill the heartbeat
+                        log.exception("heartbeat failed for run %s", self.ctx.run_id)
+            finally:
+                db.session.remove()

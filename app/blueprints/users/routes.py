@@ -17,6 +17,7 @@ from app.blueprints.users.forms import PasswordResetForm, UserCreateForm, UserEd
 from app.extensions import db
 from app.htmx import render
 from app.models import User
+from app.models.base import utcnow
 
 bp = Blueprint("users", __name__)
 PER_PAGE = 50
@@ -37,7 +38,7 @@ def index():
     page = max(request.args.get("page", 1, type=int) or 1, 1)
     stmt = select(User).order_by(User.active.desc(), User.email)
     users = db.paginate(stmt, page=page, per_page=PER_PAGE, error_out=False)
-    return render("users/index.html", users=users, action_form=EmptyForm())
+    return render("users/index.html", users=users, action_form=EmptyForm(), now=utcnow())
 
 
 @bp.route("/new", methods=["GET", "POST"])
