@@ -1,0 +1,375 @@
+"""Chromium launch, hardened per-audit contexts, and per-page network/console recording."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from playwright.async_api import Browser, BrowserContext, Page, Playwright
+
+from app.audits.proxy import NO_OWN_DNS
+
+log = logging.getLogger(__name__)
+
+CHROMIUM_PATH = "/usr/bin/chromium"
+LAUNCH_ARGS = (
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+    "--force-webrtc-ip-handling-policy=disable_non_proxied_udp",
+    "--webrtc-ip-handling-policy=disable_non_proxied_udp",
+    # Chromium never resolves names itself: everything goes through our proxy, which does.
+    f"--host-resolver-rules={NO_OWN_DNS}",
+    # Chromium keeps only the LAST --disable-features switch, so this repeats Playwright's own
+    # list (HttpsUpgrades, PaintHolding … ; Playwright 1.65) and adds ours: no background
+    # Google traffic, no spare renderer process (memory).
+    "--disable-features="
+    + ",".join(
+        (
+            "AvoidUnnecessaryBeforeUnloadCheckSync",
+            "DestroyProfileOnBrowserClose",
+            "HttpsUpgrades",
+            "HttpsFirstBalancedModeAutoEnable",
+            "LensOverlay",
+            "MediaRouter",
+            "PaintHolding",
+            "ThirdPartyStoragePartitioning",
+            "AvoidCorsURLLoaderRestartOnRedirect",
+            "OptimizationHints",
+            "NetworkTimeServiceQuerying",
+            "AimEnabled",
+            "PreconnectToSearch",
+            "Translate",
+            "AutofillServerCommunication",
+            "InterestFeedContentSuggestions",
+            "CertificateTransparencyComponentUpdater",
+            "SpareRendererForSitePerProcess",
+        )
+    ),
+    "--mute-audio",
+)
+MOBILE_UA = (
+    "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/156.0.0.0 Mobile Safari/537.36 PitchFastAudit/1.0"
+)
+DESKTOP_UA = (
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/156.0.0.0 Safari/537.36 PitchFastAudit/1.0"
+)
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    """Everything the engine needs; the caller builds it from app config (no Flask here)."""
+
+    allow_targets: frozenset[str] = frozenset()
+    chromium_path: str = CHROMIUM_PATH
+    audit_timeout: float = 60.0
+    navigation_timeout: float = 20.0
+    load_grace: float = 4.0
+    settle_ms: int = 250
+    step_timeout: float = 15.0
+    max_requests: int = 800
+    max_bytes: int = 60_000_000
+    max_connections: int = 64
+    fetch_timeout: float = 8.0
+    fetch_max_bytes: int = 1_000_000
+    desktop_viewport: tuple[int, int] = (1366, 768)
+    mobile_viewport: tuple[int, int] = (390, 844)
+    mobile_scale: float = 2.0
+    image_quality: int = 70
+    thumbnail_width: int = 360
+    max_full_page_height: int = 8000
+    full_page_scale_desktop: float = 1.0
+    full_page_scale_mobile: float = 1.0
+    annotate_top: int = 4
+    concurrency: int = 4
+    # Run desktop and mobile passes concurrently only while at most this many audits run.
+    parallel_below: int = 1
+    run_axe: bool = True
+    element_limit: int = 400
+    # Injected name resolver for TargetPolicy (tests use a fake one; None = system DNS).
+    resolver: Any = field(default=None, compare=False, hash=False)
+
+
+# Chromium never proxies loopback by default; "<-loopback>" removes that implicit bypass so
+# loopback targets (tests, allowlisted local sites) also pass through our proxy. Playwright
+# turns ``bypass`` into ``--proxy-bypass-list``.
+BYPASS = "<-loopback>"
+# The launch-level proxy is a dead loopback port: a context created without our proxy fails
+# closed instead of reaching the network.
+FAIL_CLOSED_PROXY = {"server": "http://127.0.0.1:9", "bypass": BYPASS}
+
+
+async def launch_browser(pw: Playwright, config: EngineConfig) -> Browser:
+    """Launch the one Chromium this worker process reuses."""
+    return await pw.chromium.launch(
+        executable_path=config.chromium_path,
+        args=list(LAUNCH_ARGS),
+        headless=True,
+        proxy=FAIL_CLOSED_PROXY,
+        handle_sigint=False,
+        handle_sigterm=False,
+        handle_sighup=False,
+    )
+
+
+def context_options(form_factor: str, config: EngineConfig, proxy_server: str) -> dict[str, Any]:
+    """Keyword arguments for ``browser.new_context`` for one form factor."""
+    common: dict[str, Any] = {
+        "proxy": {"server": proxy_server, "bypass": BYPASS},
+        "service_workers": "block",
+        "accept_downloads": False,
+        "ignore_https_errors": False,
+        "java_script_enabled": True,
+        "bypass_csp": False,
+        "locale": "en-US",
+    }
+    if form_factor == "mobile":
+        w, h = config.mobile_viewport
+        return {
+            **common,
+            "viewport": {"width": w, "height": h},
+            "screen": {"width": w, "height": h},
+            "is_mobile": True,
+            "has_touch": True,
+            "device_scale_factor": config.mobile_scale,
+            "user_agent": MOBILE_UA,
+        }
+    w, h = config.desktop_viewport
+    return {
+        **common,
+        "viewport": {"width": w, "height": h},
+        "device_scale_factor": 1,
+        "user_agent": DESKTOP_UA,
+    }
+
+
+async def new_audit_context(
+    browser: Browser,
+    form_factor: str,
+    config: EngineConfig,
+    proxy_server: str,
+) -> BrowserContext:
+    """A fresh, hardened context: popups closed, dialogs dismissed, downloads refused."""
+    context = await browser.new_context(**context_options(form_factor, config, proxy_server))
+    context.set_default_timeout(config.step_timeout * 1000)
+    context.set_default_navigation_timeout(config.navigation_timeout * 1000)
+    context.on("page", _on_new_page)
+    return context
+
+
+def _on_new_page(page: Page) -> None:
+    # The first page of a context is ours; later ones are popups (window.open, target=_blank).
+    if page.context.pages and page.context.pages[0] is not page:
+        log.info("closing popup %s", page.url)
+        asyncio.ensure_future(_quiet(page.close()))
+
+
+def harden_page(page: Page, recorder: PageRecorder) -> None:
+    """Dismiss every dialog (alert/confirm/prompt/beforeunload) and note downloads."""
+    page.on("dialog", lambda d: asyncio.ensure_future(_quiet(d.dismiss())))
+    page.on("download", lambda d: recorder.note_download(d.url))
+    page.on("pageerror", lambda e: recorder.note_error(str(e), exception=True))
+    page.on("console", lambda m: recorder.note_error(m.text) if m.type == "error" else None)
+
+
+async def _quiet(coro: Any) -> None:
+    try:
+        await coro
+    except Exception:  # noqa: BLE001 - page already gone; nothing to do
+        log.debug("ignored error while closing", exc_info=True)
+
+
+@dataclass
+class PageRecorder:
+    """Network responses (via CDP, with encoded sizes), document hops, console errors."""
+
+    responses: dict[str, dict[str, Any]] = field(default_factory=dict)
+    documents: list[dict[str, Any]] = field(default_factory=list)
+    console_errors: list[str] = field(default_factory=list)
+    error_count: int = 0
+    exception_count: int = 0
+    downloads: list[str] = field(default_factory=list)
+    main_frame: str | None = None
+
+    async def attach(self, page: Page) -> Any:
+        """Open a CDP session on ``page`` and start recording."""
+        cdp = await page.context.new_cdp_session(page)
+        cdp.on("Network.requestWillBeSent", self._on_request)
+        cdp.on("Network.responseReceived", self._on_response)
+        cdp.on("Network.loadingFinished", self._on_finished)
+        await cdp.send("Network.enable", {"maxTotalBufferSize": 0, "maxResourceBufferSize": 0})
+        return cdp
+
+    def note_error(self, text: str, exception: bool = False) -> None:
+        """Record a console error or uncaught exception."""
+        self.error_count += 1
+        self.exception_count += int(exception)
+        if len(self.console_errors) < 10:
+            self.console_errors.append(text[:300])
+
+    def note_download(self, url: str) -> None:
+        """Record a download attempt (refused by the context)."""
+        self.downloads.append(url)
+
+    def _on_request(self, p: dict[str, Any]) -> None:
+        if p.get("type") != "Document":
+            return
+        if self.main_frame is None:
+            self.main_frame = p.get("frameId")
+        if p.get("frameId") != self.main_frame:
+            return
+        hop = {"url": p["request"]["url"], "redirect_status": None}
+        if p.get("redirectResponse"):
+            hop["redirect_status"] = p["redirectResponse"].get("status")
+        if len(self.documents) < 60:
+            self.documents.append(hop)
+
+    def _on_response(self, p: dict[str, Any]) -> None:
+        if len(self.responses) >= 1500:
+            return
+        r = p["response"]
+        headers = {k.lower(): v for k, v in (r.get("headers") or {}).items()}
+        self.responses[p["requestId"]] = {
+            "url": r.get("url", "")[:500],
+            "status": r.get("status"),
+            "type": p.get("type"),
+            "mime": r.get("mimeType"),
+            "headers": _keep_headers(headers),
+            "from_cache": bool(r.get("fromDiskCache")),
+            "bytes": 0,
+            "protocol": r.get("protocol"),
+            "security": r.get("securityState"),
+        }
+
+    def _on_finished(self, p: dict[str, Any]) -> None:
+        rec = self.responses.get(p["requestId"])
+        if rec is not None:
+            rec["bytes"] = int(p.get("encodedDataLength") or 0)
+
+    def summary(self) -> dict[str, Any]:
+        """Totals for the metrics section."""
+        recs = list(self.responses.values())
+        return {"requests": len(recs), "bytes": sum(r["bytes"] for r in recs)}
+
+
+_KEEP = (
+    "content-type",
+    "content-encoding",
+    "cache-control",
+    "expires",
+    "etag",
+    "last-modified",
+    "content-length",
+    "strict-transport-security",
+    "x-frame-options",
+    "content-security-policy",
+    "x-robots-tag",
+    "location",
+    "server",
+    "x-powered-by",
+    "x-pitchfast-blocked",
+)
+
+
+def _keep_headers(headers: dict[str, str]) -> dict[str, str]:
+    return {k: headers[k][:300] for k in _KEEP if k in headers}
+
+
+_NET_CODES = (
+    ("ERR_NAME_NOT_RESOLVED", "dns_failure"),
+    ("ERR_NAME_RESOLUTION_FAILED", "dns_failure"),
+    ("ERR_CONNECTION_REFUSED", "connection_refused"),
+    ("ERR_CERT_", "tls_error"),
+    ("ERR_SSL_", "tls_error"),
+    ("ERR_BAD_SSL", "tls_error"),
+    ("ERR_TOO_MANY_REDIRECTS", "too_many_redirects"),
+    ("Download is starting", "download"),
+    ("ERR_CONNECTION_TIMED_OUT", "timeout"),
+    ("ERR_TIMED_OUT", "timeout"),
+    ("Timeout", "navigation_timeout"),
+    ("Target crashed", "browser_crash"),
+    ("Page crashed", "browser_crash"),
+    ("has been closed", "browser_crash"),
+    ("ERR_", "connection_failed"),
+)
+
+
+def classify_navigation_error(message: str, recorder: PageRecorder) -> str:
+    """Map a Playwright navigation error (net::ERR_… text) to one of our error codes."""
+    if recorder.downloads:
+        return "download"
+    for needle, code in _NET_CODES:
+        if needle in message:
+            if code == "too_many_redirects" and _has_loop(recorder):
+                return "redirect_loop"
+            if code == "navigation_timeout" and reload_count(recorder) >= 3:
+                return "navigation_loop"
+            return code
+    return "connection_failed"
+
+
+def reload_count(recorder: PageRecorder) -> int:
+    """Main-frame document loads that were not redirects (reload/JS navigation loops)."""
+    return sum(1 for d in recorder.documents if d["redirect_status"] is None) - 1
+
+
+def _has_loop(recorder: PageRecorder) -> bool:
+    urls = [d["url"] for d in recorder.documents]
+    return len(urls) != len(set(urls))
+
+
+async def navigate(
+    page: Page, url: str, config: EngineConfig, recorder: PageRecorder
+) -> dict[str, Any]:
+    """Open ``url``: DOMContentLoaded within the navigation limit, then load within a grace.
+
+    A hung sub-resource (tracking pixel) must not fail the audit, so ``load`` is awaited
+    best-effort; a document that never parses is a ``navigation_timeout``.
+    """
+    from app.audits.document import AuditError
+
+    try:
+        response = await page.goto(
+            url, wait_until="domcontentloaded", timeout=config.navigation_timeout * 1000
+        )
+    except Exception as exc:  # noqa: BLE001 - every navigation failure gets a code
+        code = classify_navigation_error(str(exc), recorder)
+        raise AuditError(
+            code, _first_line(str(exc)) if code == "connection_failed" else None
+        ) from exc
+    if response is None:
+        raise AuditError("connection_failed", "The page returned no response.")
+    load_ok = True
+    try:
+        await page.wait_for_load_state("load", timeout=config.load_grace * 1000)
+    except Exception:  # noqa: BLE001 - slow sub-resources are reported, not fatal
+        load_ok = False
+    if config.settle_ms:
+        await page.wait_for_timeout(config.settle_ms)
+    chain = []
+    req = response.request.redirected_from
+    while req is not None and len(chain) < 30:
+        chain.insert(0, req.url)
+        req = req.redirected_from
+    headers = await response.all_headers()
+    return {
+        "status": response.status,
+        "url": response.url,
+        "redirects": chain,
+        "headers": _keep_headers(headers),
+        "load_fired": load_ok,
+    }
+
+
+def _first_line(text: str) -> str:
+    line = text.strip().splitlines()[0] if text.strip() else "navigation failed"
+    return line[:200]
