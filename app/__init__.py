@@ -42,6 +42,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     app.before_request(access.enforce)
     app.after_request(security.add_headers)
+    security.install_log_redaction(app.config)
     errors.register(app)
     storage.init_app(app)
     queue.init_app(app)
@@ -50,5 +51,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     register_templating(app)
     if not app.debug and not app.testing:
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        logging.basicConfig(level=logging.INFO,
+                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     return app

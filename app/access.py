@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from flask import Flask, abort, current_app, redirect, request, url_for
 from flask_login import current_user
@@ -47,13 +47,21 @@ def access_level(endpoint: str | None, app: Flask | None = None) -> str | None:
 
 
 def is_safe_next(target: str | None) -> bool:
-    """True only for a local path: no scheme, no host, no backslashes or control chars."""
-    if not target or not target.startswith("/") or target.startswith("//"):
+    """True only for a local path: no scheme, no host, no backslashes or control chars,
+    also once percent-decoded (some proxies and browsers decode before resolving)."""
+    if not target or len(target) > 2000:
         return False
-    if any(c in target for c in "\\\r\n\t") or any(ord(c) < 32 for c in target):
-        return False
-    parts = urlsplit(target)
-    return not parts.scheme and not parts.netloc
+    for candidate in (target, unquote(target)):
+        if not candidate.startswith("/") or candidate.startswith("//"):
+            return False
+        if any(c == "\\" or ord(c) < 32 or ord(c) == 127 for c in candidate):
+            return False
+        if candidate[1:2] in ("\u2215", "\uff0f", "\u2044"):  # look-alike slashes
+            return False
+        parts = urlsplit(candidate)
+        if parts.scheme or parts.netloc:
+            return False
+    return True
 
 
 def enforce() -> Any:

@@ -19,7 +19,17 @@ from app.models.base import utcnow
 
 _hasher = PasswordHasher()
 #: Verified against when the email is unknown, so timing does not reveal accounts.
-_DUMMY_HASH = _hasher.hash("not-a-real-password-0")
+_dummy_hash: str | None = None
+
+
+def _dummy() -> str:
+    """A hash to verify against when the email is unknown (computed once, on first use)."""
+    global _dummy_hash
+    if _dummy_hash is None:
+        _dummy_hash = _hasher.hash("not-a-real-password-0")
+    return _dummy_hash
+
+
 MIN_PASSWORD = 10
 
 
@@ -66,7 +76,8 @@ def create_user(email: str, password: str, role: Role | str = Role.MEMBER, name:
     email = normalize_email(email)
     if db.session.scalar(select(User.id).where(User.email == email)):
         raise AuthError(f"A user with the email {email} already exists.")
-    user = User(email=email, name=name.strip(), password_hash=hash_password(password), role=Role(role))
+    user = User(email=email, name=(name or "").strip()[:120], password_hash=hash_password(password),
+                role=Role(role))
     db.session.add(user)
     db.session.flush()
     return user
@@ -75,6 +86,12 @@ def create_user(email: str, password: str, role: Role | str = Role.MEMBER, name:
 def has_users() -> bool:
     """True once any account exists (first-run setup is offered until then)."""
     return db.session.scalar(select(User.id).limit(1)) is not None
+
+
+def _looks_like_email(text: str) -> bool:
+    local, at, domain = text.partition("@")
+    return bool(at and local and "." in domain and not any(c.isspace() for c in text)
+                and len(text) <= 254)
 
 
 def authenticate(email: str, password: str, ip: str, cfg: dict) -> User:
@@ -94,8 +111,10 @@ def authenticate(email: str, password: str, ip: str, cfg: dict) -> User:
         raise AuthError("Too many sign-in attempts from your address. Try again in 10 minutes.")
     email_key = email.strip().lower()[:254]
     user = db.session.scalar(select(User).where(User.email == email_key))
+    # Never record free text that is not an address (a password pasted in the wrong box).
+    logged_email = email_key if user is not None or _looks_like_email(email_key) else "(invalid)"
     if user is not None and user.locked_until and user.locked_until > now:
-        db.session.add(LoginAttempt(ip=ip, email=email_key, success=False))
+        db.session.add(LoginAttempt(ip=ip, email=logged_email, success=False))
         minutes = max(1, int((user.locked_until - now).total_seconds() + 59) // 60)
         raise AuthError(
             f"This account is locked after repeated failed sign-ins. Try again in {minutes} "
@@ -103,11 +122,11 @@ def authenticate(email: str, password: str, ip: str, cfg: dict) -> User:
         )
     ok = False
     try:
-        ok = _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+        ok = _hasher.verify(user.password_hash if user else _dummy(), password)
     except (VerificationError, InvalidHashError):
         ok = False
     ok = ok and user is not None
-    db.session.add(LoginAttempt(ip=ip, email=email_key, success=ok and user.active))
+    db.session.add(LoginAttempt(ip=ip, email=logged_email, success=ok and user.active))
     if ok and user is not None and not user.active:
         raise AuthError("This account is deactivated. Ask an admin to reactivate it.")
     if not ok:

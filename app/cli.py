@@ -39,6 +39,33 @@ def main() -> None:
     """PitchFast: audit local businesses' websites and pitch them."""
 
 
+class _DatabaseCommands(click.Group):
+    """Flask-Migrate's ``db`` commands, with an unreachable database reported in one line."""
+
+    def invoke(self, ctx: click.Context):
+        from sqlalchemy.exc import InterfaceError, OperationalError
+
+        try:
+            return super().invoke(ctx)
+        except (OperationalError, InterfaceError) as exc:
+            reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+            raise click.ClickException(
+                f"Cannot reach the database: {reason}. Check that the database server is "
+                "running and that DATABASE_URL (instance/config.py or PITCHFAST_DATABASE_URL) "
+                "is right."
+            ) from None
+
+
+def _db_group() -> click.Group:
+    from flask_migrate.cli import db as migrate_db
+
+    return _DatabaseCommands("db", commands=migrate_db.commands, callback=migrate_db.callback,
+                             params=migrate_db.params, help="Database migrations.")
+
+
+main.add_command(_db_group())
+
+
 @main.command("init", with_appcontext=False)
 def init_command() -> None:
     """Create the instance folder and its config with a fresh secret key (idempotent)."""
@@ -65,7 +92,8 @@ def web_command(host: str, port: int, threads: int) -> None:
 
 @main.command("worker")
 @click.option("--threads", type=int, default=None, help="Worker threads (default WORKER_THREADS).")
-@click.option("--no-periodic", is_flag=True, help="Do not run periodic tasks (run them on one worker only).")
+@click.option("--no-periodic", is_flag=True,
+              help="Do not run periodic tasks (run them on one worker only).")
 @with_appcontext
 def worker_command(threads: int | None, no_periodic: bool) -> None:
     """Run the background worker (Huey consumer)."""

@@ -8,6 +8,7 @@ says what is wrong and how to fix it; there is no dummy fallback.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,7 @@ DEFAULTS: dict[str, Any] = {
     "DATABASE_URL": None,  # None -> sqlite:///<instance>/pitchfast.sqlite3
     "HUEY_URL": None,  # None -> sqlite:///<instance>/huey.sqlite3 ; redis://… for Redis
     "HUEY_IMMEDIATE": False,
+    "HUEY_NAME": "pitchfast",  # queue name (Redis key prefix); one per install sharing a Redis
     "WORKER_THREADS": 4,
     "STORAGE_URL": None,  # None -> file://<instance>/files
     "AUDIT_ALLOW_TARGETS": [],
@@ -39,6 +41,7 @@ DEFAULTS: dict[str, Any] = {
     "RUN_LEASE_SECONDS": 120,
     "RUN_MAX_ATTEMPTS": 3,
     "REAPER_INTERVAL_SECONDS": 30,
+    "RUN_REQUEUE_GRACE_SECONDS": 30,  # a pending run not in the queue this long is resubmitted
     "LOGIN_MAX_FAILURES": 5,
     "LOGIN_LOCK_MINUTES": 15,
     "LOGIN_IP_MAX_PER_10_MIN": 30,
@@ -104,6 +107,10 @@ def _derive(app: Flask) -> None:
     cfg["SQLALCHEMY_DATABASE_URI"] = url
     cfg["HUEY_URL"] = cfg.get("HUEY_URL") or f"sqlite:///{inst / 'huey.sqlite3'}"
     cfg["STORAGE_URL"] = cfg.get("STORAGE_URL") or f"file://{inst / 'files'}"
+    if str(cfg.get("PUBLIC_BASE_URL") or "").startswith("https://"):
+        # Served over HTTPS: cookies must never travel in clear text.
+        cfg["SESSION_COOKIE_SECURE"] = True
+        cfg["REMEMBER_COOKIE_SECURE"] = True
     targets = cfg.get("AUDIT_ALLOW_TARGETS") or []
     if isinstance(targets, str):
         targets = [t.strip() for t in targets.split(",") if t.strip()]
@@ -118,8 +125,21 @@ def _derive(app: Flask) -> None:
     cfg["SQLALCHEMY_ENGINE_OPTIONS"] = engine_opts
 
 
-def validate(cfg: Any) -> None:
-    """Raise :class:`ConfigError` naming the first bad value."""
+#: Settings that must be positive whole numbers.
+POSITIVE_INTS = (
+    "WORKER_THREADS", "RUN_LEASE_SECONDS", "RUN_MAX_ATTEMPTS", "AUDIT_TIMEOUT_SECONDS",
+    "REAPER_INTERVAL_SECONDS", "LOGIN_MAX_FAILURES", "LOGIN_LOCK_MINUTES",
+    "LOGIN_IP_MAX_PER_10_MIN", "MAX_CONTENT_LENGTH", "SMTP_PORT",
+)
+BOOLEANS = ("HUEY_IMMEDIATE", "SMTP_STARTTLS", "SESSION_COOKIE_SECURE")
+
+
+def _safe_url(url: str) -> str:
+    """``url`` with any password masked, for error messages."""
+    return re.sub(r"(://[^/:@]*:)[^@/]*@", r"\1***@", str(url))
+
+
+def _check_secret_key(cfg: Any) -> None:
     key = cfg.get("SECRET_KEY")
     if not key:
         raise ConfigError(
@@ -127,22 +147,57 @@ def validate(cfg: Any) -> None:
             "or set PITCHFAST_SECRET_KEY."
         )
     if len(str(key)) < 32 or str(key).lower() in {"dev", "change-me", "changeme", "secret"}:
-        raise ConfigError("SECRET_KEY is too weak: use at least 32 random characters.")
-    uri = cfg["SQLALCHEMY_DATABASE_URI"]
-    if not (uri.startswith("sqlite:///") or uri.startswith("postgresql+psycopg://")):
+        raise ConfigError("SECRET_KEY is too weak: use at least 32 random characters "
+                          "(`pitchfast init` generates one).")
+
+
+def _check_urls(cfg: Any) -> None:
+    uri = str(cfg["SQLALCHEMY_DATABASE_URI"])
+    sqlite_ok = uri.startswith("sqlite:///") and len(uri) > len("sqlite:///")
+    pg_ok = re.match(r"^postgresql\+psycopg://[^/]*@?[^/]+/\S*$", uri) is not None
+    if not (sqlite_ok or pg_ok):
         raise ConfigError(
-            f"DATABASE_URL must be sqlite:///PATH or postgresql://… (got {uri.split(':')[0]}://…)."
+            "DATABASE_URL must be sqlite:////absolute/path.sqlite3 or "
+            f"postgresql://USER:PASSWORD@HOST:PORT/DB (got {_safe_url(cfg['DATABASE_URL'])!r})."
         )
-    huey = cfg["HUEY_URL"]
-    if not (huey.startswith("sqlite:///") or huey.startswith(("redis://", "rediss://"))):
-        raise ConfigError("HUEY_URL must be sqlite:///PATH or redis://HOST:PORT/DB.")
+    huey = str(cfg["HUEY_URL"])
+    if not (re.match(r"^sqlite:///.+", huey) or re.match(r"^rediss?://[^/\s]+(/\d+)?/?$", huey)):
+        raise ConfigError("HUEY_URL must be sqlite:///PATH or redis://HOST:PORT/DB "
+                          f"(got {_safe_url(huey)!r}).")
     if not str(cfg["STORAGE_URL"]).startswith("file://"):
         raise ConfigError("STORAGE_URL must be file:///PATH (the only storage backend so far).")
-    for name in ("WORKER_THREADS", "RUN_LEASE_SECONDS", "RUN_MAX_ATTEMPTS", "AUDIT_TIMEOUT_SECONDS"):
+    base = str(cfg.get("PUBLIC_BASE_URL") or "")
+    if not re.match(r"^https?://[^/\s]+(/\S*)?$", base):
+        raise ConfigError("PUBLIC_BASE_URL must be the address people open, such as "
+                          f"https://pitch.example.com (got {base!r}).")
+
+
+def _check_numbers(cfg: Any) -> None:
+    for name in POSITIVE_INTS:
         value = cfg.get(name)
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             raise ConfigError(f"{name} must be a positive whole number (got {value!r}).")
+    if cfg["SMTP_PORT"] > 65535:
+        raise ConfigError(f"SMTP_PORT must be between 1 and 65535 (got {cfg['SMTP_PORT']}).")
+    for name in BOOLEANS:
+        if not isinstance(cfg.get(name), bool):
+            raise ConfigError(f"{name} must be true or false (got {cfg.get(name)!r}).")
+
+
+def _check_targets(cfg: Any) -> None:
     for target in cfg["AUDIT_ALLOW_TARGETS"]:
-        host, _, port = target.rpartition(":")
-        if not host or not port.isdigit():
-            raise ConfigError(f"AUDIT_ALLOW_TARGETS entry {target!r} must be exactly host:port.")
+        host, _, port = str(target).rpartition(":")
+        if (not host or any(c.isspace() or c in "/@" for c in host) or not port.isdigit()
+                or not 1 <= int(port) <= 65535):
+            raise ConfigError(
+                f"AUDIT_ALLOW_TARGETS entry {target!r} must be exactly host:port "
+                "(for example 127.0.0.1:8080), comma-separated."
+            )
+
+
+def validate(cfg: Any) -> None:
+    """Raise :class:`ConfigError` naming the first bad value and how to fix it."""
+    _check_secret_key(cfg)
+    _check_urls(cfg)
+    _check_numbers(cfg)
+    _check_targets(cfg)

@@ -1,14 +1,23 @@
-"""Response headers: CSP without inline script, nosniff, frame-ancestors, referrer policy."""
+"""Response headers: CSP without inline script, nosniff, frame-ancestors, referrer policy,
+HSTS over HTTPS, and no caching of pages (they hold private data)."""
 
 from __future__ import annotations
 
-from flask import Response, request
+import logging
+import traceback
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Response, current_app, request
+
+from app.config import SECRET_KEYS
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
     "form-action 'self'; frame-ancestors 'none'"
 )
+PERMISSIONS = "camera=(), microphone=(), geolocation=(), payment=(), usb=()"
 
 
 def add_headers(resp: Response) -> Response:
@@ -18,6 +27,54 @@ def add_headers(resp: Response) -> Response:
     h.setdefault("X-Content-Type-Options", "nosniff")
     h.setdefault("X-Frame-Options", "DENY")
     h.setdefault("Referrer-Policy", "same-origin")
-    if request.is_secure:
+    h.setdefault("Permissions-Policy", PERMISSIONS)
+    h.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    https = str(current_app.config.get("PUBLIC_BASE_URL", "")).startswith("https://")
+    if request.is_secure or https:
         h.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+    if resp.mimetype == "text/html" and "Cache-Control" not in h:
+        h["Cache-Control"] = "no-store"
     return resp
+
+
+_LOG_SECRETS: set[str] = set()
+_factory_installed = False
+
+
+def _scrub(text: str) -> str:
+    for value in _LOG_SECRETS:
+        text = text.replace(value, "***")
+    return text
+
+
+def install_log_redaction(config: Mapping[str, Any]) -> None:
+    """Make every log record (from any logger, any thread) drop the configured secret values.
+
+    Defence in depth behind ``app.jobs.redact``: even a careless ``log.warning(str(exc))``
+    cannot write the SMTP password or the secret key to the logs.
+    """
+    global _factory_installed
+    for key in SECRET_KEYS:
+        value = config.get(key)
+        if value and len(str(value)) >= 6:
+            _LOG_SECRETS.add(str(value))
+    if _factory_installed:
+        return
+    previous = logging.getLogRecordFactory()
+
+    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = previous(*args, **kwargs)
+        try:
+            message = record.getMessage()
+        except Exception:  # a bad format string: leave it to the handler to report
+            return record
+        if any(v in message for v in _LOG_SECRETS):
+            record.msg, record.args = _scrub(message), None
+        if record.exc_info and record.exc_info[1] is not None:
+            text = "".join(traceback.format_exception(*record.exc_info))
+            if any(v in text for v in _LOG_SECRETS):
+                record.exc_text = _scrub(text.rstrip("\n"))
+        return record
+
+    logging.setLogRecordFactory(factory)
+    _factory_installed = True

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import secrets
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -52,25 +52,29 @@ def _config(instance: Path, url: str, **extra: Any) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="session")
-def db_template(tmp_path_factory: pytest.TempPathFactory) -> str:
+def db_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Migrate once per session: a template SQLite file, or one Postgres DB per xdist worker."""
     base = tmp_path_factory.mktemp("template")
     if TEST_DB == "postgres":
         if not PG_URL:
             pytest.exit("PITCHFAST_TEST_DB=postgres needs PITCHFAST_TEST_POSTGRES_URL", 2)
         worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
-        name = f"pitchfast_test_{worker}"
+        # One database per pytest process, so concurrent sessions never share one.
+        name = f"pitchfast_test_{worker}_{os.getpid()}"
         admin = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT")
         with admin.connect() as conn:
             conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
             conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-        admin.dispose()
         url = re.sub(r"/[^/]*$", f"/{name}", PG_URL)
         _migrate(url, base)
-        return url
+        yield url
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+        return
     path = base / "template.sqlite3"
     _migrate(f"sqlite:///{path}", base)
-    return str(path)
+    yield str(path)
 
 
 @pytest.fixture
@@ -106,7 +110,17 @@ def app_config(instance_dir: Path, database_url: str) -> dict[str, Any]:
 
 @pytest.fixture
 def app(app_config: dict[str, Any]) -> Iterator[Any]:
+    from flask import g, request_started
+
     application = create_app(app_config)
+
+    def forget(sender: Any, **extra: Any) -> None:
+        # The test keeps one app context (so one ``g``) across requests; forget what a
+        # real server would not carry over: Flask-Login's user and Flask-WTF's token.
+        g.pop("_login_user", None)
+        g.pop("csrf_token", None)
+
+    request_started.connect(forget, application)
     with application.app_context():
         yield application
         db.session.remove()
@@ -130,7 +144,9 @@ def create_user(app: Any) -> Any:
 
     counter = {"n": 0}
 
-    def make(email: str | None = None, role: str = "member", password: str = "correct horse battery") -> Any:
+    def make(
+        email: str | None = None, role: str = "member", password: str = "correct horse battery"
+    ) -> Any:
         counter["n"] += 1
         user = _create(email or f"user{counter['n']}@example.com", password, role)
         db.session.commit()
@@ -144,7 +160,9 @@ class AuthActions:
         self._client = client
         self._create = create_user
 
-    def login(self, role: str = "admin", email: str | None = None, password: str = "correct horse battery") -> Any:
+    def login(
+        self, role: str = "admin", email: str | None = None, password: str = "correct horse battery"
+    ) -> Any:
         user = self._create(email=email, role=role, password=password)
         resp = self._client.post("/login", data={"email": user.email, "password": password})
         assert resp.status_code == 302, resp.data[:500]
@@ -174,6 +192,12 @@ def drain(app: Any) -> Any:
             task = huey.dequeue()
             if task is None:
                 break
+            if not huey.ready_to_run(task):  # delayed (retry backoff): leave it scheduled
+                huey.add_schedule(task)
+                continue
+            # The task runs in its own app context (own session); end the test's open
+            # transaction first, or SQLite's BEGIN IMMEDIATE lock would block the task.
+            db.session.commit()
             huey.execute(task)
             n += 1
         return n

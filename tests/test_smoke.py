@@ -8,8 +8,15 @@ def test_first_visit_offers_setup_then_login(client, app):
     assert resp.status_code == 302 and "/login" in resp.headers["Location"]
     resp = client.get("/login")
     assert resp.status_code == 302 and resp.headers["Location"].endswith("/setup")
-    resp = client.post("/setup", data={"name": "Ann", "email": "Ann@Example.com",
-                                        "password": "correct horse battery", "confirm": "correct horse battery"})
+    resp = client.post(
+        "/setup",
+        data={
+            "name": "Ann",
+            "email": "Ann@Example.com",
+            "password": "correct horse battery",
+            "confirm": "correct horse battery",
+        },
+    )
     assert resp.status_code == 302
     user = User.query.one()
     assert user.email == "ann@example.com" and user.role == Role.ADMIN

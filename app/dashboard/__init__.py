@@ -1,13 +1,58 @@
-"""Dashboard figures: counts by status and the activity feed (bounded queries)."""
+"""Dashboard figures: counts by status, what needs attention, and the activity feed.
+
+Every query is bounded: GROUP BY over indexed status columns, and a feed page of at
+most ``FEED_PAGE`` rows keyed on the activity id.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
+from flask import url_for
 from sqlalchemy import func, select
+from werkzeug.routing import BuildError
 
 from app.extensions import db
-from app.models import Activity, Audit, Lead, Run, User
+from app.models import (
+    Activity,
+    Audit,
+    AuditStatus,
+    Campaign,
+    CampaignStatus,
+    Lead,
+    LeadStatus,
+    Run,
+    RunStatus,
+    User,
+)
+from app.models.base import utcnow
+
+FEED_PAGE = 20
+
+
+@dataclass
+class Segment:
+    """One status in a stacked bar: its count and its slice of the bar (0–100)."""
+
+    status: str
+    count: int
+    x: float
+    width: float
+
+
+@dataclass
+class Tally:
+    """Counts of one table by status, in the order the statuses flow."""
+
+    label: str
+    total: int
+    segments: list[Segment] = field(default_factory=list)
+
+    def count(self, *statuses: str) -> int:
+        """The sum of the given statuses."""
+        return sum(s.count for s in self.segments if s.status in statuses)
 
 
 def counts_by(column: Any) -> dict[str, int]:
@@ -16,23 +61,86 @@ def counts_by(column: Any) -> dict[str, int]:
     return {str(getattr(k, "value", k)): n for k, n in rows}
 
 
-def summary() -> dict[str, dict[str, int]]:
-    """Counts of leads, audits and runs by status."""
+def tally(label: str, column: Any, order: list[str]) -> Tally:
+    """Counts by status as a :class:`Tally` whose segments tile 0–100."""
+    counts = counts_by(column)
+    total = sum(counts.values())
+    segments, x = [], 0.0
+    for status in order + sorted(set(counts) - set(order)):
+        n = counts.get(status, 0)
+        if n:
+            width = 100.0 * n / total
+            segments.append(Segment(status, n, round(x, 3), round(width, 3)))
+            x += width
+    return Tally(label, total, segments)
+
+
+def summary() -> dict[str, Tally]:
+    """Counts of leads, audits, runs and campaigns by status."""
     return {
-        "leads": counts_by(Lead.status),
-        "audits": counts_by(Audit.status),
-        "runs": counts_by(Run.status),
+        "leads": tally("Leads", Lead.status, [s.value for s in LeadStatus]),
+        "audits": tally("Audits", Audit.status, [s.value for s in AuditStatus]),
+        "runs": tally("Runs", Run.status, [s.value for s in RunStatus]),
+        "campaigns": tally("Campaigns", Campaign.status, [s.value for s in CampaignStatus]),
     }
 
 
-def feed(limit: int = 20, before_id: int | None = None) -> list[tuple[Activity, str | None]]:
-    """Latest activity rows with the actor's email (one query)."""
+def attention(hours: int = 24) -> dict[str, int]:
+    """Things a person should look at: runs that failed or died recently, failed audits."""
+    since = utcnow() - timedelta(hours=hours)
+    failed_runs = db.session.scalar(
+        select(func.count(Run.id)).where(
+            Run.status.in_([RunStatus.FAILED, RunStatus.DEAD]), Run.finished_at >= since
+        )
+    )
+    stuck = db.session.scalar(
+        select(func.count(Run.id)).where(
+            Run.status == RunStatus.PENDING, Run.created_at < utcnow() - timedelta(minutes=15)
+        )
+    )
+    return {"failed_runs": failed_runs or 0, "waiting_runs": stuck or 0}
+
+
+def feed(limit: int = FEED_PAGE, before_id: int | None = None) -> list[tuple[Activity, str | None]]:
+    """Latest activity rows with the actor's name or email (one query), newest first."""
     stmt = (
-        select(Activity, User.email)
+        select(Activity, func.coalesce(func.nullif(User.name, ""), User.email))
         .outerjoin(User, User.id == Activity.user_id)
         .order_by(Activity.id.desc())
         .limit(limit)
     )
     if before_id:
         stmt = stmt.where(Activity.id < before_id)
-    return [(a, email) for a, email in db.session.execute(stmt).all()]
+    return [(a, who) for a, who in db.session.execute(stmt).all()]
+
+
+def initials(name: str | None) -> str:
+    """Two letters for an avatar: 'Ann Lee' → 'AL', 'bob@x.com' → 'BO', None → '⚙'."""
+    if not name:
+        return "⚙"
+    words = [w for w in name.split("@")[0].replace(".", " ").split() if w]
+    if len(words) >= 2:
+        return (words[0][0] + words[1][0]).upper()
+    return (words[0][:2] if words else "?").upper()
+
+
+#: Where a feed item links to: subject type → (endpoint, argument name).
+SUBJECT_LINKS = {
+    "run": ("runs.show", "run_id"),
+    "audit": ("audits.show", "audit_id"),
+    "lead": ("leads.show", "lead_id"),
+    "user": ("users.edit", "user_id"),
+}
+
+
+def subject_url(activity: Activity, is_admin: bool) -> str | None:
+    """A link to the activity's subject when a page for it exists (and may be seen)."""
+    target = SUBJECT_LINKS.get(activity.subject_type or "")
+    if target is None or activity.subject_id is None:
+        return None
+    if target[0] == "users.edit" and not is_admin:
+        return None
+    try:
+        return url_for(target[0], **{target[1]: activity.subject_id})
+    except BuildError:
+        return None

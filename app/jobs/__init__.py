@@ -7,5 +7,24 @@ Public API::
     db.session.commit()
     runs.submit([run.id])          # enqueue only after the commit that created the run
 
-Handlers are registered with :func:`app.jobs.registry.handler`.
+Handlers are registered with :func:`app.jobs.registry.handler` and get a
+:class:`app.jobs.context.RunContext` (payload, log lines, heartbeat, fenced writes).
+
+How a run survives crashes:
+
+* claim = one conditional UPDATE ``pending → running`` (ours only if rowcount = 1) with a
+  fresh lease token; the attempt is counted at claim;
+* a heartbeat thread renews the lease every ``RUN_LEASE_SECONDS / 3``;
+* every result write is fenced by the lease token (:meth:`RunContext.fenced`);
+* the reaper requeues runs whose lease expired (or marks them dead after
+  ``max_attempts``) and resubmits due pending runs that Huey no longer holds (never
+  enqueued, queue was down, or a SIGKILLed consumer took the task with it).
+
+Several workers: start exactly one consumer with periodic work (the default) and the
+others with ``pitchfast worker --no-periodic``. Periodic work is the reaper thread
+(every ``REAPER_INTERVAL_SECONDS``) plus any Huey periodic task. A second reaper by
+mistake is harmless (every reaper change is a conditional UPDATE), only wasteful.
+
+Huey's queue lives in its own SQLite file (``HUEY_URL`` default
+``sqlite:///<instance>/huey.sqlite3``), or Redis with ``HUEY_URL=redis://…``.
 """

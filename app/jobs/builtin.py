@@ -20,27 +20,20 @@ def noop(ctx: RunContext) -> dict[str, Any]:
 def sleep(ctx: RunContext) -> dict[str, Any]:
     """Sleep ``payload.seconds`` in small steps, then write a fenced marker row.
 
-    Used by tests that SIGKILL a worker mid-job: the marker (an activity row keyed
-    by the run id) must exist exactly once when the run succeeds.
+    Used by tests that SIGKILL a worker mid-job: the marker (a ``sleep.done`` activity
+    row) is written with the completion in one fenced transaction and deliberately not
+    de-duplicated, so a second execution would show up as a second row.
     """
-    from sqlalchemy import select
-
     from app.activity import record
-    from app.extensions import db
-    from app.models import Activity
 
     seconds = float(ctx.payload.get("seconds", 1))
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        time.sleep(0.05)
-        ctx.check_lease()
+    with ctx.phase("sleep"):
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            time.sleep(0.05)
+            ctx.check_lease()
     with ctx.fenced():
-        exists = db.session.scalar(
-            select(Activity.id).where(
-                Activity.verb == "sleep.done", Activity.subject_id == ctx.run_id
-            )
-        )
-        if exists is None:
-            record("sleep.done", f"run {ctx.run_id}", subject_type="run", subject_id=ctx.run_id)
+        record("sleep.done", f"run {ctx.run_id} attempt {ctx.attempt}",
+               subject_type="run", subject_id=ctx.run_id)
         ctx.complete({"slept": seconds, "attempt": ctx.attempt})
     return {"slept": seconds}

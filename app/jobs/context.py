@@ -199,7 +199,8 @@ class Heartbeat:
                 while not self._stop.wait(interval):
                     try:
                         if not self.ctx.renew():
-                            log.warning("run %s: lease lost (heartbeat)", self.ctx.run_id)
+                            if not (self._stop.is_set() or self.ctx.completed):
+                                log.warning("run %s: lease lost (heartbeat)", self.ctx.run_id)
                             return
                     except Exception:  # a busy DB must not kill the heartbeat
                         log.exception("heartbeat failed for run %s", self.ctx.run_id)

@@ -9,7 +9,9 @@ from flask import current_app, has_app_context
 from app.config import SECRET_KEYS
 
 #: ``scheme://user:pass@host`` (also ``redis://:pass@host`` and passwords holding ``@``).
-_URL_CREDENTIALS = re.compile(r"(?P<scheme>\b[a-z][a-z0-9+.-]*://)[^/?#\s@]*(?:@[^/?#\s@]*)*@", re.I)
+_URL_CREDENTIALS = re.compile(
+    r"(?P<scheme>\b[a-z][a-z0-9+.-]*://)[^/?#\s@]*(?:@[^/?#\s@]*)*@", re.I
+)
 #: ``password=…``, ``SMTP_PASSWORD: …``, ``"api_key": "…"``, ``token=…`` pairs.
 _KEY_VALUE = re.compile(
     r"(?i)(?P<key>[a-z0-9_.-]*(?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key)"

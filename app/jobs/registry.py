@@ -21,7 +21,9 @@ class Handler:
     run: Callable[[RunContext], dict[str, Any] | None]
     #: Given an exception: (error_code, transient?)
     classify: Callable[[BaseException], tuple[str, bool]]
-    #: Called inside the transaction that marks a run failed/dead for good.
+    #: Called (in a savepoint of the transaction that ends the run) when a run ends without
+    #: success for good: failed, dead (retries or lease renewals exhausted) or canceled
+    #: (code ``"canceled"``). Its own exceptions are logged, never propagated.
     on_final_failure: Callable[[Run, str, str], None] | None = None
     max_attempts: int = 3
 
@@ -32,9 +34,10 @@ HANDLERS: dict[str, Handler] = {}
 def default_classify(exc: BaseException) -> tuple[str, bool]:
     """Timeouts and connection errors are transient; everything else is permanent."""
     code = getattr(exc, "code", None)
+    code = code if isinstance(code, str) and code else None
     if isinstance(exc, TimeoutError | ConnectionError):
-        return (code or "timeout"), True
-    return (code if isinstance(code, str) else type(exc).__name__), False
+        return (code or ("timeout" if isinstance(exc, TimeoutError) else "connection")), True
+    return (code or type(exc).__name__), False
 
 
 def handler(

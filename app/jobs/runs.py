@@ -8,7 +8,7 @@ import random
 import secrets
 import socket
 import threading
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
@@ -18,11 +18,13 @@ from app.extensions import db
 from app.jobs import registry
 from app.jobs.context import Heartbeat, LeaseLost, RunContext
 from app.jobs.redact import redact
-from app.models import Run, RunLog, RunStatus, transition
+from app.models import InvalidTransition, Run, RunLog, RunStatus, transition
 from app.models.base import utcnow
 
 log = logging.getLogger(__name__)
 WORKER_ID = f"{socket.gethostname()}:{os.getpid()}"
+RETRYABLE = (RunStatus.FAILED, RunStatus.DEAD, RunStatus.CANCELED)
+CANCELABLE = (RunStatus.PENDING, RunStatus.RUNNING)
 
 
 def create(
@@ -34,7 +36,7 @@ def create(
     batch_id: int | None = None,
     max_attempts: int | None = None,
 ) -> Run:
-    """Add a pending run to the session (flushed, not committed)."""
+    """Add a pending run to the session (flushed, not committed). Unknown kind: KeyError."""
     h = registry.get(kind)
     run = Run(
         kind=kind,
@@ -51,21 +53,39 @@ def create(
     return run
 
 
-def submit(run_ids: list[int], delay: float | None = None) -> None:
-    """Hand committed runs to Huey, then record when. Call only after the commit."""
+def submit(run_ids: list[int], delay: float | None = None) -> int:
+    """Hand committed runs to Huey, then record when. Call only after the commit.
+
+    Returns how many reached the queue. When the queue is unreachable the runs stay
+    pending with ``enqueued_at`` NULL and a log line; the reaper hands them over later.
+    """
     from app.jobs.queue import enqueue
 
-    if not run_ids:
-        return
+    sent: list[int] = []
     for run_id in run_ids:
-        enqueue(run_id, delay=delay)
-    stmt = update(Run).where(Run.id.in_(run_ids)).values(enqueued_at=utcnow())
-    db.session.execute(stmt.execution_options(synchronize_session=False))
-    db.session.commit()
+        if not enqueue(run_id, delay=delay):
+            break  # the queue is down: don't wait on it once per run
+        sent.append(run_id)
+    missed = run_ids[len(sent):]
+    try:
+        if sent:
+            stmt = update(Run).where(Run.id.in_(sent)).values(enqueued_at=utcnow())
+            db.session.execute(stmt.execution_options(synchronize_session=False))
+        for run_id in missed[:100]:
+            db.session.add(RunLog(run_id=run_id, level="warning",
+                                  message="job queue unreachable; the reaper will retry"))
+        db.session.commit()
+    except Exception:  # bookkeeping only: the reaper recovers either way
+        db.session.rollback()
+        log.exception("could not record the enqueue of runs %s", run_ids[:20])
+    return len(sent)
 
 
 def claim(run_id: int, lease_seconds: int) -> tuple[Run, str] | None:
-    """pending → running by one conditional UPDATE; the claim is ours only if rowcount = 1."""
+    """pending → running by one conditional UPDATE; the claim is ours only if rowcount = 1.
+
+    A fresh lease token per claim; the attempt is counted here, not at completion.
+    """
     token = secrets.token_hex(16)
     now = utcnow()
     stmt = (
@@ -78,19 +98,24 @@ def claim(run_id: int, lease_seconds: int) -> tuple[Run, str] | None:
             lease_token=token,
             lease_expires_at=now + timedelta(seconds=lease_seconds),
             heartbeat_at=now,
-            worker_id=f"{WORKER_ID}:{threading.get_ident()}",
+            worker_id=f"{WORKER_ID}:{threading.get_ident()}"[:120],
             attempt=Run.attempt + 1,
             started_at=now,
+            finished_at=None,
             error=None,
             error_code=None,
         )
         .execution_options(synchronize_session=False)
     )
-    claimed = db.session.execute(stmt).rowcount == 1
-    db.session.commit()
+    try:
+        claimed = db.session.execute(stmt).rowcount == 1
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
     if not claimed:
         return None
-    run = db.session.get(Run, run_id)
+    run = db.session.get(Run, run_id, populate_existing=True)
     assert run is not None
     return run, token
 
@@ -102,121 +127,152 @@ def backoff_seconds(attempt: int) -> float:
 
 
 def execute(run_id: int) -> str:
-    """Claim and run one run in the current app context. Returns the final status word."""
+    """Claim and run one run in the current app context. Returns the outcome word:
+    succeeded, retry, failed, dead, lease-lost or not-claimed."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     lease = int(app.config["RUN_LEASE_SECONDS"])
     claimed = claim(run_id, lease)
     if claimed is None:
+        _reschedule_if_early(run_id)
         return "not-claimed"
     run, token = claimed
     ctx = RunContext(run, token, lease)
-    h = registry.get(run.kind)
-    ctx.log(f"attempt {ctx.attempt}/{run.max_attempts} started on {WORKER_ID}")
+    db.session.commit()  # no transaction stays open while the handler works
+    try:
+        h = registry.get(ctx.kind)
+    except KeyError as exc:
+        return _fail(ctx, None, "unknown_kind", str(exc.args[0]), transient=False)
+    ctx.log(f"attempt {ctx.attempt}/{ctx.max_attempts} started on {WORKER_ID}")
     try:
         with Heartbeat(app, ctx):
             result = h.run(ctx)
             if not ctx.completed:
                 with ctx.fenced():
                     ctx.complete(result or {})
-        ctx.log("succeeded")
-        return "succeeded"
     except LeaseLost:
         db.session.rollback()
         log.warning("run %s: lease lost, result discarded", run_id)
+        ctx.log("lease lost: this attempt's result was discarded", level="warning")
         return "lease-lost"
     except Exception as exc:  # the run records it; the worker carries on
         db.session.rollback()
-        code, transient = h.classify(exc)
+        code, transient = _classify(h, exc)
         return _fail(ctx, h, code, str(exc) or type(exc).__name__, transient)
+    ctx.log("succeeded")
+    return "succeeded"
 
 
-def _fail(ctx: RunContext, h: registry.Handler, code: str, message: str, transient: bool) -> str:
+def _classify(h: registry.Handler, exc: BaseException) -> tuple[str, bool]:
+    try:
+        code, transient = h.classify(exc)
+    except Exception:
+        log.exception("classify failed for %s", h.kind)
+        code, transient = type(exc).__name__, False
+    return str(code or "error")[:40], bool(transient)
+
+
+def _reschedule_if_early(run_id: int) -> None:
+    """A delayed task that arrived before ``not_before``: put it back for later."""
+    from app.jobs.queue import enqueue
+
+    row = db.session.execute(
+        select(Run.status, Run.not_before).where(Run.id == run_id)
+    ).one_or_none()
+    db.session.rollback()
+    if row and row.status == RunStatus.PENDING and row.not_before and row.not_before > utcnow():
+        enqueue(run_id, delay=(row.not_before - utcnow()).total_seconds() + 0.5)
+
+
+def call_final_failure(h: registry.Handler | None, run: Run, code: str, message: str) -> None:
+    """Call the handler's ``on_final_failure`` in a savepoint; its own bug is only logged."""
+    if h is None or h.on_final_failure is None:
+        return
+    try:
+        with db.session.begin_nested():
+            h.on_final_failure(run, code, message)
+    except Exception:
+        log.exception("on_final_failure of %s failed for run %s", h.kind, run.id)
+
+
+def _fail(
+    ctx: RunContext, h: registry.Handler | None, code: str, message: str, transient: bool
+) -> str:
     message = redact(message)[:2000]
+    delay = 0.0
     try:
         with ctx.fenced():
             run = db.session.get(Run, ctx.run_id)
             assert run is not None
             now = utcnow()
-            run.error, run.error_code = message, code
+            run.error, run.error_code = message, code[:40]
             run.lease_token, run.lease_expires_at, run.worker_id = None, None, None
             if transient and run.attempt < run.max_attempts:
                 delay = backoff_seconds(run.attempt)
                 run.status = RunStatus.PENDING
                 run.not_before = now + timedelta(seconds=delay)
+                run.enqueued_at = None
                 status = "retry"
             else:
                 run.status = RunStatus.DEAD if transient else RunStatus.FAILED
                 run.finished_at = now
                 if run.started_at:
                     run.duration_ms = int((now - run.started_at).total_seconds() * 1000)
-                if h.on_final_failure:
-                    h.on_final_failure(run, code, message)
+                call_final_failure(h, run, code, message)
                 status = run.status.value
+            ctx.log(f"{code}: {message}", level="error")
+            if status == "retry":
+                ctx.log(f"will retry in {delay:.0f} s")
     except LeaseLost:
         return "lease-lost"
-    ctx.log(f"{code}: {message}", level="error")
     if status == "retry":
-        ctx.log(f"will retry in {delay:.0f} s")
         submit([ctx.run_id], delay=delay)
     return status
 
 
+def _lock(run: Run) -> Run:
+    """Re-read ``run`` with a row lock (Postgres) so a status check and change are atomic."""
+    db.session.refresh(run, with_for_update=True)
+    return run
+
+
 def retry(run: Run) -> None:
-    """Manual retry of a failed, dead or canceled run: back to pending with fresh attempts."""
+    """Manual retry of a failed, dead or canceled run: back to pending with fresh attempts.
+
+    The caller commits, then calls :func:`submit`.
+    """
+    _lock(run)
+    if run.status not in RETRYABLE:
+        raise InvalidTransition(f"Only failed, dead or canceled runs can be retried "
+                                f"(run {run.id} is {run.status.value}).")
     transition(run, RunStatus.PENDING)
-    run.max_attempts = run.attempt + max(registry.get(run.kind).max_attempts, 1)
-    run.not_before, run.error, run.error_code, run.finished_at = None, None, None, None
+    try:
+        fresh = registry.get(run.kind).max_attempts
+    except KeyError:
+        fresh = int(current_app.config["RUN_MAX_ATTEMPTS"])
+    run.max_attempts = run.attempt + max(fresh, 1)
+    run.not_before = run.error = run.error_code = run.finished_at = None
+    run.enqueued_at = run.worker_id = run.lease_token = run.lease_expires_at = None
     db.session.add(RunLog(run_id=run.id, attempt=run.attempt, message="retry requested"))
 
 
 def cancel(run: Run) -> None:
-    """Cancel a pending or running run (a running one loses its lease; its writes are refused)."""
+    """Cancel a pending or running run. A running one loses its lease at once, so its
+    heartbeat stops it and its fenced writes are refused."""
+    _lock(run)
+    if run.status not in CANCELABLE:
+        raise InvalidTransition(f"Only pending or running runs can be canceled "
+                                f"(run {run.id} is {run.status.value}).")
     transition(run, RunStatus.CANCELED)
-    run.lease_token, run.lease_expires_at, run.finished_at = None, None, utcnow()
-    db.session.add(RunLog(run_id=run.id, attempt=run.attempt, message="canceled"))
+    run.lease_token = run.lease_expires_at = run.worker_id = None
+    run.finished_at = utcnow()
+    db.session.add(RunLog(run_id=run.id, attempt=run.attempt, level="warning",
+                          message="canceled"))
+    h = registry.HANDLERS.get(run.kind)
+    call_final_failure(h, run, "canceled", "canceled by a person")
 
 
-def reap(now: Any = None) -> dict[str, int]:
-    """Recover expired leases and re-enqueue runs that never reached (or fell out of) Huey."""
-    from app.jobs.queue import pending_count
+def reap(now: datetime | None = None) -> dict[str, int]:
+    """Recover expired leases and resubmit lost runs (see :mod:`app.jobs.reaper`)."""
+    from app.jobs.reaper import reap as _reap
 
-    now = now or utcnow()
-    counts = {"requeued": 0, "dead": 0, "resubmitted": 0}
-    expired = db.session.scalars(
-        select(Run.id).where(Run.status == RunStatus.RUNNING, Run.lease_expires_at < now).limit(500)
-    ).all()
-    requeue: list[int] = []
-    for run_id in expired:
-        run = db.session.get(Run, run_id)
-        if run is None or run.status != RunStatus.RUNNING or run.lease_expires_at >= now:
-            continue
-        run.lease_token, run.lease_expires_at, run.worker_id = None, None, None
-        msg = f"lease expired on attempt {run.attempt} (worker stopped or crashed)"
-        if run.attempt < run.max_attempts:
-            run.status, run.not_before = RunStatus.PENDING, None
-            requeue.append(run.id)
-            counts["requeued"] += 1
-        else:
-            run.status, run.finished_at = RunStatus.DEAD, now
-            run.error, run.error_code = msg, "lease_expired"
-            h = registry.get(run.kind)
-            if h.on_final_failure:
-                h.on_final_failure(run, "lease_expired", msg)
-            counts["dead"] += 1
-        db.session.add(RunLog(run_id=run.id, attempt=run.attempt, level="warning", message=msg))
-    db.session.commit()
-    stale = now - timedelta(seconds=30)
-    lost = select(Run.id).where(
-        Run.status == RunStatus.PENDING,
-        or_(Run.not_before.is_(None), Run.not_before <= now),
-        Run.created_at < stale,
-    )
-    if pending_count() == 0:
-        # Nothing is queued, yet runs wait: they fell out of Huey (killed consumer).
-        lost = lost.where(or_(Run.enqueued_at.is_(None), Run.enqueued_at < stale))
-    else:
-        lost = lost.where(Run.enqueued_at.is_(None))
-    resubmit = sorted(set(requeue) | set(db.session.scalars(lost.limit(1000)).all()))
-    submit(resubmit)
-    counts["resubmitted"] = len(resubmit)
-    return counts
+    return _reap(now)

@@ -20,7 +20,9 @@ class Audit(db.Model):
     run_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("runs.id", ondelete="SET NULL"), unique=True
     )
-    status: Mapped[AuditStatus] = mapped_column(enum_column(AuditStatus), default=AuditStatus.RUNNING)
+    status: Mapped[AuditStatus] = mapped_column(
+        enum_column(AuditStatus), default=AuditStatus.RUNNING
+    )
     url: Mapped[str] = mapped_column(sa.String(2048))
     final_url: Mapped[str | None] = mapped_column(sa.String(2048))
     http_status: Mapped[int | None]

@@ -25,7 +25,9 @@ class Campaign(db.Model):
     sender_email: Mapped[str] = mapped_column(sa.String(254), default="")
     email_subject_template: Mapped[str] = mapped_column(sa.Text, default="")
     email_body_template: Mapped[str] = mapped_column(sa.Text, default="")
-    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    created_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL")
+    )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     __table_args__ = (sa.Index("ix_campaigns_status_id", "status", "id"),)

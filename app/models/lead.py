@@ -41,7 +41,9 @@ class Lead(db.Model):
 
     campaign = relationship("Campaign", lazy="raise_on_sql")
     latest_audit = relationship(
-        "Audit", primaryjoin="foreign(Lead.latest_audit_id) == Audit.id", lazy="raise_on_sql",
+        "Audit",
+        primaryjoin="foreign(Lead.latest_audit_id) == Audit.id",
+        lazy="raise_on_sql",
         viewonly=True,
     )
 

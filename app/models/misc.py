@@ -20,7 +20,9 @@ class Activity(db.Model):
     verb: Mapped[str] = mapped_column(sa.String(60))
     subject_type: Mapped[str | None] = mapped_column(sa.String(40))
     subject_id: Mapped[int | None]
-    campaign_id: Mapped[int | None] = mapped_column(sa.ForeignKey("campaigns.id", ondelete="CASCADE"))
+    campaign_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("campaigns.id", ondelete="CASCADE")
+    )
     summary: Mapped[str] = mapped_column(sa.String(500), default="")
     __table_args__ = (
         sa.Index("ix_activity_subject", "subject_type", "subject_id", "id"),
@@ -33,7 +35,9 @@ class Setting(db.Model):
     key: Mapped[str] = mapped_column(sa.String(80), primary_key=True)
     value: Mapped[Any] = mapped_column(sa.JSON)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
-    updated_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    updated_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL")
+    )
 
 
 class StoredFile(db.Model):

@@ -23,7 +23,9 @@ class Outreach(db.Model):
     status: Mapped[OutreachStatus] = mapped_column(
         enum_column(OutreachStatus), default=OutreachStatus.DRAFT
     )
-    approved_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    approved_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL")
+    )
     approved_at: Mapped[datetime | None]
     message_id: Mapped[str | None] = mapped_column(sa.String(255), unique=True)
     unsubscribe_token_hash: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
@@ -45,6 +47,8 @@ class BlacklistEntry(db.Model):
     reason: Mapped[BlacklistReason] = mapped_column(
         enum_column(BlacklistReason), default=BlacklistReason.MANUAL
     )
-    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    created_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL")
+    )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     __table_args__ = (sa.UniqueConstraint("kind", "value", name="uq_blacklist_kind_value"),)

@@ -19,9 +19,13 @@ class RunBatch(db.Model):
     __tablename__ = "run_batches"
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(sa.String(40))
-    campaign_id: Mapped[int | None] = mapped_column(sa.ForeignKey("campaigns.id", ondelete="CASCADE"))
+    campaign_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("campaigns.id", ondelete="CASCADE")
+    )
     total: Mapped[int] = mapped_column(default=0)
-    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    created_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL")
+    )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     __table_args__ = (sa.Index("ix_run_batches_campaign_id_id", "campaign_id", "id"),)
 
@@ -32,7 +36,9 @@ class Run(db.Model):
     kind: Mapped[str] = mapped_column(sa.String(40))
     subject_type: Mapped[str | None] = mapped_column(sa.String(40))
     subject_id: Mapped[int | None]
-    batch_id: Mapped[int | None] = mapped_column(sa.ForeignKey("run_batches.id", ondelete="SET NULL"))
+    batch_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("run_batches.id", ondelete="SET NULL")
+    )
     status: Mapped[RunStatus] = mapped_column(enum_column(RunStatus), default=RunStatus.PENDING)
     attempt: Mapped[int] = mapped_column(default=0)
     max_attempts: Mapped[int] = mapped_column(default=3)
@@ -49,7 +55,9 @@ class Run(db.Model):
     error: Mapped[str | None] = mapped_column(sa.String(2000))
     payload: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
     result: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
-    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    created_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL")
+    )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     __table_args__ = (
         sa.Index("ix_runs_status_id", "status", "id"),

@@ -8,6 +8,7 @@ metadata. Files are served by the ``files`` blueprint, which checks access.
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import re
 import tempfile
@@ -15,17 +16,31 @@ from pathlib import Path
 from typing import BinaryIO, Protocol
 
 from flask import Flask, current_app, url_for
-from sqlalchemy import select
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session
 from werkzeug.security import safe_join
 
 from app.extensions import db
 from app.models import StoredFile
 
+log = logging.getLogger(__name__)
 _KEY_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,398}$")
 
 
 class StorageError(ValueError):
     """A bad key or a missing file."""
+
+
+def check_key(key: str) -> str:
+    """Return ``key`` if it is a safe relative POSIX path, else raise :class:`StorageError`.
+
+    Refuses absolute paths, ``..`` segments, empty segments, backslashes and
+    anything outside ``[A-Za-z0-9._/-]``.
+    """
+    if (not isinstance(key, str) or not _KEY_RE.match(key) or ".." in key.split("/")
+            or "//" in key or key.endswith("/")):
+        raise StorageError(f"invalid storage key {key!r}")
+    return key
 
 
 class Backend(Protocol):
@@ -41,8 +56,7 @@ class LocalBackend:
         self.root = Path(root)
 
     def _path(self, key: str) -> Path:
-        if not _KEY_RE.match(key) or ".." in key.split("/") or "//" in key:
-            raise StorageError(f"invalid storage key {key!r}")
+        check_key(key)
         joined = safe_join(str(self.root), key)
         if joined is None:
             raise StorageError(f"invalid storage key {key!r}")
@@ -89,7 +103,12 @@ def save(
     content_type: str,
     owner: tuple[str, int] | None = None,
 ) -> StoredFile:
-    """Write bytes under ``key`` (replacing any earlier file) and upsert its metadata row."""
+    """Write bytes under ``key`` (replacing any earlier file) and upsert its metadata row.
+
+    The write is atomic (temp file, fsync, rename): readers see the old or the new
+    file, never a partial one. Raises :class:`StorageError` for an unsafe key.
+    """
+    check_key(key)
     backend().write(key, data)
     row = db.session.scalar(select(StoredFile).where(StoredFile.key == key)) or StoredFile(key=key)
     row.content_type = content_type
@@ -112,6 +131,35 @@ def delete(key: str) -> None:
     row = db.session.scalar(select(StoredFile).where(StoredFile.key == key))
     if row is not None:
         db.session.delete(row)
+
+
+_PENDING = "storage_delete_after_commit"
+
+
+def delete_on_commit(key: str) -> None:
+    """Remove the metadata row now and the file only once the transaction commits.
+
+    If the transaction rolls back, the row and the file both stay: nothing half-done.
+    """
+    check_key(key)
+    row = db.session.scalar(select(StoredFile).where(StoredFile.key == key))
+    if row is not None:
+        db.session.delete(row)
+    db.session().info.setdefault(_PENDING, []).append((backend(), key))
+
+
+@event.listens_for(Session, "after_commit")
+def _remove_files_after_commit(session: Session) -> None:
+    for store, key in session.info.pop(_PENDING, []):
+        try:
+            store.remove(key)
+        except OSError:
+            log.warning("could not remove stored file %s after commit", key)
+
+
+@event.listens_for(Session, "after_rollback")
+def _keep_files_after_rollback(session: Session) -> None:
+    session.info.pop(_PENDING, None)
 
 
 def url(key: str) -> str:

@@ -16,7 +16,8 @@ class SetupForm(FlaskForm):
     email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
     password = PasswordField("Password", validators=[DataRequired(), Length(min=10, max=500)],
                              description="At least 10 characters.")
-    confirm = PasswordField("Repeat password", validators=[DataRequired(), EqualTo("password", "The passwords do not match.")])
+    confirm = PasswordField("Repeat password", validators=[
+        DataRequired(), EqualTo("password", "The passwords do not match.")])
 
 
 class EmptyForm(FlaskForm):

@@ -45,7 +45,8 @@ def login():
             user = authenticate(form.email.data, form.password.data, ip, current_app.config)
         except AuthError as exc:
             db.session.commit()  # keep the failed attempt for throttling
-            form.password.errors.append(str(exc))
+            form.form_errors.append(str(exc))
+            form.password.data = ""
             return render_template("auth/login.html", form=form), 422
         activity.record("user.login", f"{user.email} signed in", user_id=user.id,
                         subject_type="user", subject_id=user.id)
@@ -64,7 +65,8 @@ def setup():
     form = SetupForm()
     if form.validate_on_submit():
         try:
-            user = create_user(form.email.data, form.password.data, Role.ADMIN, form.name.data or "")
+            user = create_user(form.email.data, form.password.data, Role.ADMIN,
+                               form.name.data or "")
         except AuthError as exc:
             form.email.errors.append(str(exc))
             return render_template("auth/setup.html", form=form), 422

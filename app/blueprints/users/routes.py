@@ -5,13 +5,20 @@ Every route is ``@admin``: members get 403 from the access hook, whatever links 
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, request, session, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
 from app import activity
 from app.access import admin
-from app.auth import AuthError, create_user, reset_password, set_active, update_user
+from app.auth import (
+    AuthError,
+    create_user,
+    reset_password,
+    session_fingerprint,
+    set_active,
+    update_user,
+)
 from app.blueprints.auth.forms import EmptyForm
 from app.blueprints.users.forms import PasswordResetForm, UserCreateForm, UserEditForm
 from app.extensions import db
@@ -87,6 +94,8 @@ def password(user_id: int):
         reset_password(user, form.password.data)
         _log("user.password", f"reset the password of {user.email}", user)
         db.session.commit()
+        if user.id == current_user.id:  # keep this session; the others end
+            session["_pwf"] = session_fingerprint(user, current_app.config["SECRET_KEY"])
         flash(f"New password set for {user.email}; their other sessions have ended.", "success")
         return redirect(url_for("users.edit", user_id=user.id))
     return render("users/edit.html", "password", 422, user=user, password_form=form,

@@ -16,3 +16,10 @@ document.addEventListener("change", function (evt) {
     cb.checked = evt.target.checked;
   });
 });
+// Polling regions marked data-poll-visible skip their refresh while the tab is hidden.
+document.addEventListener("htmx:beforeRequest", function (evt) {
+  var elt = evt.detail && evt.detail.elt;
+  if (document.hidden && elt && elt.hasAttribute && elt.hasAttribute("data-poll-visible")) {
+    evt.preventDefault();
+  }
+});

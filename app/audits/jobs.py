@@ -1,0 +1,136 @@
+"""The "audit" run handler: browser audit outside any transaction, then one fenced save.
+
+Steps of one attempt (each a short transaction or none at all):
+
+1. ``begin`` (fenced): the run's audit row (keyed by run id, so retries reuse it) and the
+   lead details the checks compare against.
+2. The engine audits the URL in the worker's shared Chromium. No transaction is open.
+   The engine's phase timings (navigate, desktop, mobile, checks, screenshots …) are
+   logged on the run.
+3. A transient error code (timeout, connection refused …) raises, so the run retries
+   with backoff; ``on_final_failure`` marks the audit and the lead failed when retries
+   run out.
+4. Screenshots are written through ``app.storage`` (temp file + rename: a retry just
+   overwrites), each metadata row in its own short transaction, after a lease check.
+5. ``save`` (fenced, one transaction): audit row, findings (replaced by check id),
+   lead status/score/contacts, activity, run completion. A permanent error code is
+   saved on the audit the same way (never a score), then raised so the run shows it.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import current_app
+from sqlalchemy.exc import OperationalError
+
+from app.audits import results, service
+from app.audits.document import AuditError, AuditResult, is_transient
+from app.audits.netguard import TargetError
+from app.extensions import db
+from app.jobs import registry
+from app.jobs.context import RunContext
+from app.models import Lead, Run
+
+log = logging.getLogger(__name__)
+#: Engine timing keys logged as phases, in this order (others follow).
+PHASES = ("navigate", "desktop", "mobile", "server_fetches", "checks", "screenshots")
+
+
+def classify(exc: BaseException) -> tuple[str, bool]:
+    """(error code, transient?) for an exception raised by the handler."""
+    if isinstance(exc, AuditError):
+        return exc.code, is_transient(exc.code)
+    if isinstance(exc, TargetError | service.AuditRequestError):
+        return exc.code, False
+    if isinstance(exc, OperationalError):
+        return "database_busy", True
+    if isinstance(exc, TimeoutError):
+        return "timeout", True
+    return "internal_error", True
+
+
+def on_final_failure(run: Run, code: str, message: str) -> None:
+    """Retries exhausted, permanent error or dead lease: audit and lead marked failed."""
+    results.record_failure(run, code, message)
+
+
+def _begin(ctx: RunContext, url: str) -> tuple[int, int | None, dict[str, Any]]:
+    with ctx.fenced():
+        lead = db.session.get(Lead, ctx.subject_id) if ctx.subject_type == "lead" else None
+        if ctx.subject_type == "lead" and lead is None:
+            raise service.AuditRequestError("lead_missing", "The lead no longer exists.")
+        audit = results.begin_audit(ctx.run_id, lead.id if lead else None, url)
+        details = {"business_name": lead.business_name, "address": lead.address,
+                   "city": lead.city, "phone": lead.phone} if lead else {}
+        ids = (audit.id, lead.id if lead else None, details)
+    return ids
+
+
+def _engine_audit(url: str, lead: dict[str, Any]) -> AuditResult:
+    """Run the engine (imported lazily: the web process never loads Playwright)."""
+    from app.audits.engine import config_from_mapping, get_engine
+
+    config = current_app.config
+    engine = get_engine(config_from_mapping(config))
+    return engine.audit(url, timeout=float(config["AUDIT_TIMEOUT_SECONDS"]), lead=lead)
+
+
+def _log_timings(ctx: RunContext, timings: dict[str, Any]) -> None:
+    names = [p for p in PHASES if p in timings]
+    names += [k for k in timings if k not in names and k not in ("total",
+                                                                  "checks_and_screenshots")]
+    for name in names + (["total"] if "total" in timings else []):
+        value = timings.get(name)
+        if isinstance(value, int | float):
+            ctx.log(f"{name} ({int(value)} ms)", duration_ms=int(value))
+
+
+def _store_screenshots(ctx: RunContext, audit_id: int, result: AuditResult) -> dict[str, Any]:
+    with ctx.fenced():  # a real lease check before touching storage
+        pass
+    shots: dict[str, Any] = {}
+    for shot in result.screenshots:
+        try:
+            shots[shot.name] = results.store_screenshot(audit_id, shot)
+            db.session.commit()
+        except BaseException:
+            db.session.rollback()
+            raise
+    return shots
+
+
+@registry.handler("audit", classify=classify, on_final_failure=on_final_failure)
+def run_audit(ctx: RunContext) -> dict[str, Any]:
+    """Audit ``ctx.payload["url"]`` for the lead in ``ctx.subject_id`` and save it."""
+    url = str(ctx.payload.get("url") or "")
+    audit_id, lead_id, lead_details = _begin(ctx, url)
+    db.session.rollback()  # nothing may stay open across the browser call
+    ctx.log(f"auditing {url}")
+    result = _engine_audit(url, lead_details)
+    _log_timings(ctx, result.document.get("timings") or {})
+    ctx.check_lease()
+    if not result.ok and result.transient:
+        raise AuditError(result.status, str(result.document.get("error") or ""))
+    with ctx.phase("save"):
+        shots = _store_screenshots(ctx, audit_id, result) if result.ok else {}
+        with ctx.fenced():
+            lead = db.session.get(Lead, lead_id) if lead_id else None
+            if lead_id and lead is None:  # deleted while the browser worked (audit went too)
+                raise service.AuditRequestError("lead_missing", "The lead no longer exists.")
+            audit = results.begin_audit(ctx.run_id, lead_id, url)
+            results.record_result(audit, lead, result.document, shots,
+                                  user_id=db.session.get(Run, ctx.run_id).created_by_id)
+            summary = {"audit_id": audit.id, "status": result.status, "score": audit.score,
+                       "opportunity": audit.opportunity, "final_url": audit.final_url,
+                       "checks": len(result.document.get("checks") or []),
+                       "screenshots": len(shots)}
+            if result.ok:
+                ctx.complete(summary)
+    if not result.ok:
+        # Saved with its error above; raising marks the run failed (no retry) with the code.
+        raise AuditError(result.status, str(result.document.get("error") or ""))
+    ctx.log(f"score {summary['score']}, opportunity {summary['opportunity']}, "
+            f"{summary['checks']} checks, {summary['screenshots']} images")
+    return summary

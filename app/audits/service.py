@@ -1,0 +1,204 @@
+"""Requesting audits: validate the lead's website, queue the lead, create the run.
+
+Functions here take explicit arguments, flush but never commit (the caller commits).
+
+Requesting (routes, the campaigns/leads pages, the CLI)::
+
+    request_audit(lead, user_id, *, batch_id=None, allow_targets=None) -> Run
+    request_audits(leads, user_id, *, campaign_id=None, batch_id=None,
+                   allow_targets=None) -> BulkRequest   # .runs, .refused, .batch
+
+(``allow_targets`` defaults to the app's ``AUDIT_ALLOW_TARGETS``.) A lead is refused when
+it has no website, its URL is unsafe or malformed (scheme, userinfo, port, private or
+loopback address — no DNS here; the engine's proxy checks resolved addresses), an audit
+of it is already pending/running, or its status cannot go back to ``queued``.
+
+Both validate the lead's website with ``netguard.normalize_url`` *before* any run row
+exists; a refused lead is left untouched (:class:`AuditRequestError` for one lead; for
+bulk, ``refused`` lists ``(lead, reason)``). ``request_audits`` creates a ``RunBatch``
+(kind "audit") for a progress bar unless ``batch_id`` names an existing one. Then the
+caller does::
+
+    db.session.commit()
+    runs.submit([run.id for run in result.runs])   # enqueue only after the commit
+
+Saving results lives in :mod:`app.audits.results` (called by the "audit" run handler in
+:mod:`app.audits.jobs`); reading for pages in :mod:`app.audits.report`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from flask import current_app
+from sqlalchemy import select
+
+from app import activity
+from app.audits.netguard import TargetError, normalize_url
+from app.extensions import db
+from app.jobs import runs
+from app.models import Lead, LeadStatus, Run, RunBatch, RunStatus
+from app.models.states import can_transition
+
+log = logging.getLogger(__name__)
+KIND = "audit"
+ACTIVE = (RunStatus.PENDING, RunStatus.RUNNING)
+
+
+SHORT_REASONS = {
+    "already_queued": "already queued",
+    "no_website": "without a website",
+    "invalid_status": "in a status that cannot be audited again",
+}
+
+
+class AuditRequestError(ValueError):
+    """An audit that cannot be requested; ``message`` is written for people."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass
+class BulkRequest:
+    """The outcome of :func:`request_audits`."""
+
+    runs: list[Run] = field(default_factory=list)
+    refused: list[tuple[Lead, str]] = field(default_factory=list)
+    #: Refusals counted by a short reason, for one summary line.
+    reasons: Counter[str] = field(default_factory=Counter)
+    batch: RunBatch | None = None
+
+
+def allowed_targets(allow_targets: Iterable[str] | None = None) -> frozenset[str]:
+    """The ``host:port`` allowlist: as given, or from ``AUDIT_ALLOW_TARGETS``."""
+    if allow_targets is None:
+        allow_targets = current_app.config.get("AUDIT_ALLOW_TARGETS") or ()
+    return frozenset(allow_targets)
+
+
+def active_run_ids(lead_ids: Sequence[int]) -> dict[int, int]:
+    """``{lead_id: run_id}`` for leads with a pending or running audit run."""
+    found: dict[int, int] = {}
+    for start in range(0, len(lead_ids), 500):
+        chunk = list(lead_ids[start : start + 500])
+        rows = db.session.execute(
+            select(Run.subject_id, Run.id).where(
+                Run.kind == KIND,
+                Run.subject_type == "lead",
+                Run.subject_id.in_(chunk),
+                Run.status.in_(ACTIVE),
+            )
+        )
+        found.update({lead_id: run_id for lead_id, run_id in rows})
+    return found
+
+
+def check_request(lead: Lead, targets: frozenset[str], busy: bool) -> str:
+    """The normalized URL to audit, or :class:`AuditRequestError` saying why not."""
+    if busy:
+        raise AuditRequestError("already_queued", "An audit of this lead is already queued.")
+    if not (lead.website_url or "").strip():
+        raise AuditRequestError("no_website", "This lead has no website to audit.")
+    status = LeadStatus(lead.status)
+    if status != LeadStatus.QUEUED and not can_transition(status, LeadStatus.QUEUED):
+        raise AuditRequestError(
+            "invalid_status",
+            f"This lead is {status.value.replace('_', ' ')}; it cannot be audited again now.",
+        )
+    try:
+        return normalize_url(lead.website_url or "", targets)
+    except TargetError as exc:
+        raise AuditRequestError(
+            exc.code, f"Cannot audit {lead.website_url!r}: {exc.message}"
+        ) from None
+
+
+def _queue(lead: Lead, url: str, user_id: int | None, batch_id: int | None) -> Run:
+    lead.status = LeadStatus.QUEUED  # allowed: checked in check_request
+    lead.status_reason = None
+    return runs.create(
+        KIND,
+        subject=("lead", lead.id),
+        payload={"url": url},
+        created_by_id=user_id,
+        batch_id=batch_id,
+    )
+
+
+def request_audit(
+    lead: Lead,
+    user_id: int | None,
+    *,
+    batch_id: int | None = None,
+    allow_targets: Iterable[str] | None = None,
+) -> Run:
+    """Queue an audit of ``lead``'s website: lead → queued, a pending run (flushed).
+
+    Raises :class:`AuditRequestError` (lead untouched, no run) for a missing or unsafe
+    URL, a lead already queued, or a status that cannot go back to queued.
+    """
+    busy = bool(active_run_ids([lead.id]))
+    url = check_request(lead, allowed_targets(allow_targets), busy)
+    run = _queue(lead, url, user_id, batch_id)
+    activity.record(
+        "audit.requested",
+        f"Audit queued for {lead.business_name} ({url})",
+        user_id=user_id,
+        subject_type="lead",
+        subject_id=lead.id,
+        campaign_id=lead.campaign_id,
+    )
+    return run
+
+
+def request_audits(
+    leads: Iterable[Lead],
+    user_id: int | None,
+    *,
+    campaign_id: int | None = None,
+    batch_id: int | None = None,
+    allow_targets: Iterable[str] | None = None,
+) -> BulkRequest:
+    """Queue audits for many leads; each refused lead is listed with its reason.
+
+    Creates a ``RunBatch`` for the queued runs (or adds them to ``batch_id``'s batch)
+    and one activity line for the whole request.
+    """
+    leads = list(leads)
+    targets = allowed_targets(allow_targets)
+    busy = active_run_ids([lead.id for lead in leads])
+    result = BulkRequest()
+    accepted: list[tuple[Lead, str]] = []
+    for lead in leads:
+        try:
+            accepted.append((lead, check_request(lead, targets, lead.id in busy)))
+        except AuditRequestError as exc:
+            result.refused.append((lead, exc.message))
+            result.reasons[
+                SHORT_REASONS.get(exc.code, f"unsafe or invalid address ({exc.code})")
+            ] += 1
+    if not accepted:
+        return result
+    batch = db.session.get(RunBatch, batch_id) if batch_id else None
+    if batch is None:
+        batch = RunBatch(kind=KIND, campaign_id=campaign_id, total=0, created_by_id=user_id)
+        db.session.add(batch)
+        db.session.flush()
+    batch.total = (batch.total or 0) + len(accepted)
+    result.batch = batch
+    for lead, url in accepted:
+        result.runs.append(_queue(lead, url, user_id, batch.id))
+    activity.record(
+        "audit.requested",
+        f"{len(accepted)} audits queued"
+        + (f", {len(result.refused)} refused" if result.refused else ""),
+        user_id=user_id,
+        campaign_id=campaign_id,
+    )
+    return result

@@ -1,0 +1,41 @@
+"""Campaign forms."""
+
+from flask_wtf import FlaskForm
+from wtforms import EmailField, HiddenField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Email, Length, Optional, Regexp
+
+from app.leads.campaigns import SLUG_RE, slug_taken
+
+
+class CampaignForm(FlaskForm):
+    name = StringField("Name", validators=[DataRequired(), Length(max=200)])
+    slug = StringField(
+        "Slug",
+        validators=[
+            Optional(),
+            Length(max=80),
+            Regexp(SLUG_RE, message="Use a-z, 0-9 and single hyphens."),
+        ],
+        description="Used in links. Leave empty to derive it from the name.",
+    )
+    niche = StringField("Niche", validators=[Length(max=120)], description="e.g. dentists in Leeds")
+    sender_name = StringField("Sender name", validators=[Length(max=120)])
+    sender_email = EmailField(
+        "Sender email", validators=[Optional(), Email(check_deliverability=False), Length(max=254)]
+    )
+    email_subject_template = StringField("Email subject template", validators=[Length(max=300)])
+    email_body_template = TextAreaField("Email body template", validators=[Length(max=20_000)])
+
+    def __init__(self, *args, campaign_id: int | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._campaign_id = campaign_id
+
+    def validate_slug(self, field):
+        if field.data and slug_taken(field.data.strip().lower(), self._campaign_id):
+            from wtforms.validators import ValidationError
+
+            raise ValidationError("Another campaign already uses this slug.")
+
+
+class StatusForm(FlaskForm):
+    status = HiddenField(validators=[DataRequired()])

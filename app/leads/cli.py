@@ -1,0 +1,128 @@
+"""``pitchfast campaigns …`` and ``pitchfast leads …`` commands."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import AppGroup, with_appcontext
+from sqlalchemy import select
+
+from app.extensions import db
+
+campaigns_group = AppGroup("campaigns", help="Manage campaigns.")
+leads_group = AppGroup("leads", help="Import and export leads.")
+
+
+def _campaign(slug: str):
+    from app.models import Campaign
+
+    campaign = db.session.scalar(select(Campaign).where(Campaign.slug == slug))
+    if campaign is None:
+        raise click.ClickException(f"No campaign with slug {slug!r}.")
+    return campaign
+
+
+@campaigns_group.command("create")
+@click.argument("name")
+@click.option("--slug", default=None, help="URL name (derived from NAME when omitted).")
+@click.option("--niche", default="")
+@with_appcontext
+def campaigns_create(name: str, slug: str | None, niche: str) -> None:
+    """Create a campaign called NAME."""
+    from app.leads.campaigns import CampaignError, create_campaign
+
+    try:
+        campaign = create_campaign(name, slug, niche=niche)
+        db.session.commit()
+    except CampaignError as exc:
+        db.session.rollback()
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Created campaign {campaign.name} ({campaign.slug}).")
+
+
+@campaigns_group.command("list")
+@with_appcontext
+def campaigns_list() -> None:
+    """List campaigns with their lead counts."""
+    from app.leads.campaigns import list_campaigns
+
+    for campaign, n in list_campaigns(include_archived=True):
+        click.echo(f"{campaign.slug}\t{campaign.status.value}\t{n} leads\t{campaign.name}")
+
+
+@leads_group.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--campaign", "slug", required=True, help="Campaign slug.")
+@click.option("--dry-run", is_flag=True, help="Report what would happen without importing.")
+@with_appcontext
+def leads_import(file: Path, slug: str, dry_run: bool) -> None:
+    """Import leads from a CSV FILE (columns detected from the header line)."""
+    from app.leads.csvfile import CsvRefused, read_csv
+    from app.leads.importer import classify, detect_mapping, run_import
+    from app.leads.normalize import InvalidValue
+
+    campaign = _campaign(slug)
+    limit = int(
+        current_app.config.get("LEADS_IMPORT_MAX_BYTES") or current_app.config["MAX_CONTENT_LENGTH"]
+    )
+    try:
+        with file.open("rb") as fh:
+            data = fh.read(limit + 1)
+        parsed = read_csv(data, limit)
+        mapping = detect_mapping(parsed.headers)
+        if dry_run:
+            report = classify(campaign, parsed, mapping, file.name)
+            db.session.rollback()
+        else:
+            report = run_import(campaign, parsed, mapping, file.name)
+            db.session.commit()
+    except (CsvRefused, InvalidValue) as exc:
+        db.session.rollback()
+        raise click.ClickException(f"{file.name}: {exc} Nothing was imported.") from None
+    except Exception as exc:
+        db.session.rollback()
+        raise click.ClickException(
+            f"{file.name}: the import failed ({exc}); nothing was imported."
+        ) from None
+    cols = ", ".join(f"{k}={parsed.headers[i]!r}" for k, i in mapping.items() if i is not None)
+    click.echo(f"Columns: {cols} (encoding {report.encoding}, separator {report.delimiter!r})")
+    verb = "Would import" if dry_run else "Imported"
+    click.echo(
+        f"{verb} {report.imported} of {report.total} rows; {len(report.duplicates)} duplicates, "
+        f"{len(report.refused)} on the do-not-contact list, {len(report.bad)} bad rows."
+    )
+    for kind, rows in (
+        ("duplicate", report.duplicates),
+        ("refused", report.refused),
+        ("bad", report.bad),
+    ):
+        for row in rows:
+            click.echo(f"  line {row['line']}: {kind}: {row['reason']}")
+
+
+@leads_group.command("export")
+@click.option("--campaign", "slug", required=True, help="Campaign slug.")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write to this file (standard output when omitted).",
+)
+@with_appcontext
+def leads_export(slug: str, out: Path | None) -> None:
+    """Export a campaign's leads as CSV (formula cells neutralised)."""
+    from app.leads.export import iter_csv
+
+    campaign = _campaign(slug)
+    if out is None:
+        for line in iter_csv(campaign.id):
+            click.echo(line, nl=False)
+        return
+    n = -1
+    with out.open("w", encoding="utf-8", newline="") as fh:
+        for line in iter_csv(campaign.id):
+            fh.write(line)
+            n += 1
+    click.echo(f"Exported {n} leads to {out}.", err=True)

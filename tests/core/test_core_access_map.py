@@ -1,0 +1,103 @@
+"""Every endpoint declares who may call it; anonymous users and members are refused
+where they must be. Requests are generated from the URL map itself, so a new route
+is covered the moment it is added."""
+
+import uuid
+
+from werkzeug.routing import IntegerConverter, PathConverter, UUIDConverter
+
+from app import create_app
+from app.access import access_level, public
+
+#: Endpoints allowed to be public outside the ``public.`` blueprint. Adding one is a decision.
+PUBLIC_ALLOWLIST = {"static", "auth.login", "auth.setup", "settings.brand_css"}
+SKIP_METHODS = {"HEAD", "OPTIONS"}
+
+
+def _dummy(rule):
+    values = {}
+    for name in rule.arguments:
+        conv = rule._converters.get(name)
+        if isinstance(conv, IntegerConverter):
+            values[name] = 1
+        elif isinstance(conv, UUIDConverter):
+            values[name] = uuid.UUID(int=1)
+        elif isinstance(conv, PathConverter):
+            values[name] = "dummy/file.png"
+        else:
+            values[name] = "dummy"
+    return values
+
+
+def requests_from_map(app):
+    """(endpoint, method, url, level) for every rule and method in the URL map."""
+    adapter = app.url_map.bind("localhost")
+    out = []
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint == "static" or rule.endpoint.endswith(".static"):
+            continue
+        for method in sorted((rule.methods or set()) - SKIP_METHODS):
+            url = adapter.build(rule.endpoint, _dummy(rule), method=method)
+            out.append((rule.endpoint, method, url, access_level(rule.endpoint, app)))
+    return out
+
+
+def undeclared_endpoints(app):
+    return sorted(ep for ep in app.view_functions if access_level(ep, app) is None)
+
+
+def test_every_endpoint_declares_an_access_level(app):
+    missing = undeclared_endpoints(app)
+    assert missing == [], f"endpoints without @public/@member/@admin: {missing}"
+    assert len(app.view_functions) > 10
+
+
+def test_public_endpoints_are_the_intended_ones(app):
+    surprising = sorted(
+        ep for ep in app.view_functions
+        if access_level(ep, app) == "public" and ep not in PUBLIC_ALLOWLIST
+        and not ep.startswith("public.")
+    )
+    assert surprising == [], f"unexpected public endpoints (allowlist on purpose): {surprising}"
+
+
+def test_the_walker_catches_an_undeclared_route(app_config):
+    app = create_app(app_config)
+    app.add_url_rule("/oops", "oops", lambda: "secret stuff")
+    app.add_url_rule("/fine", "fine", public(lambda: "ok"))
+    assert undeclared_endpoints(app) == ["oops"]
+    client = app.test_client()
+    assert client.get("/oops").status_code == 403  # the hook refuses it at runtime too
+    assert client.get("/fine").status_code == 200
+
+
+def test_anonymous_users_are_refused_everywhere_but_public(app, client):
+    checked = 0
+    for endpoint, method, url, level in requests_from_map(app):
+        if level == "public":
+            continue
+        resp = client.open(url, method=method, headers={"Accept": "text/html"})
+        checked += 1
+        if resp.status_code == 302:
+            assert "/login" in resp.headers["Location"], (endpoint, method, url)
+        else:
+            assert resp.status_code in (401, 403), (endpoint, method, url, resp.status_code)
+        htmx = client.open(url, method=method, headers={"HX-Request": "true"})
+        assert htmx.status_code in (401, 403), (endpoint, method, url, htmx.status_code)
+        if htmx.status_code == 401:
+            assert "/login" in htmx.headers["HX-Redirect"]
+    assert checked >= 10
+
+
+def test_members_are_refused_on_every_admin_endpoint(app, client, auth):
+    auth.login("member")
+    admin_requests = [r for r in requests_from_map(app) if r[3] == "admin"]
+    assert {r[0].split(".")[0] for r in admin_requests} >= {"users", "settings"}
+    for endpoint, method, url, _level in admin_requests:
+        resp = client.open(url, method=method)
+        assert resp.status_code == 403, (endpoint, method, url, resp.status_code)
+
+
+def test_declared_levels_are_known(app):
+    levels = {access_level(ep, app) for ep in app.view_functions}
+    assert levels <= {"public", "member", "admin"}
