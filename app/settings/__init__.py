@@ -157,6 +157,26 @@ def get_many(defaults: Mapping[str, Any]) -> dict[str, Any]:
     return {k: found.get(k, d) for k, d in defaults.items()}
 
 
+#: How long a process may show branding without re-reading it (other processes' edits).
+CACHE_SECONDS = 30.0
+
+
+def cached_many(defaults: Mapping[str, Any]) -> dict[str, Any]:
+    """:func:`get_many` cached per app for :data:`CACHE_SECONDS` (pages read branding on
+    every render; it changes rarely). A write in this process clears the cache at once."""
+    import time
+
+    from flask import current_app
+
+    cache = current_app.extensions.setdefault("settings_cache", {})
+    key = tuple(sorted(defaults))
+    hit = cache.get(key)
+    if hit is None or hit[0] < time.monotonic():
+        hit = (time.monotonic() + CACHE_SECONDS, get_many(defaults))
+        cache[key] = hit
+    return dict(hit[1])
+
+
 def set_value(key: str, value: Any, user_id: int | None) -> Setting:
     """Store ``value`` (JSON) under ``key`` (flushed, not committed).
 
@@ -171,6 +191,9 @@ def set_value(key: str, value: Any, user_id: int | None) -> Setting:
     row.updated_at = utcnow()
     db.session.add(row)
     db.session.flush()
+    from flask import current_app
+
+    current_app.extensions.pop("settings_cache", None)
     return row
 
 

@@ -114,6 +114,9 @@ def test_click_audit_and_watch_the_score_arrive(app, live_server, browser, creat
     page.click("text=View full audit")
     page.wait_for_selector(".audit-report")
     assert page.inner_text(".scoreboard-overall .ring-num").strip() == str(score)
+    for img in page.locator(".shot img").all():  # lazy images load once in view
+        img.scroll_into_view_if_needed()
+    page.wait_for_function("[...document.querySelectorAll('.shot img')].every(i => i.complete)")
     loaded = page.eval_on_selector_all(
         ".shot img", "imgs => imgs.map(i => i.complete && i.naturalWidth > 0)")
     assert loaded == [True, True]

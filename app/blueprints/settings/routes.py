@@ -100,7 +100,7 @@ def _brand() -> dict:
     def brand() -> dict:
         from app import storage
 
-        values = settings.get_many({"agency_name": "", "logo_file": None})
+        values = settings.cached_many({"agency_name": "", "logo_file": None})
         logo = values["logo_file"]
         return {"name": values["agency_name"], "logo_url": storage.url(logo) if logo else None}
 
