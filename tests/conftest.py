@@ -203,3 +203,38 @@ def drain(app: Any) -> Any:
         return n
 
     return run_all
+
+
+#: How every browser test launches Debian's Chromium (offline-friendly flags).
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture
+def live_server(app: Any) -> Iterator[str]:
+    """The app served on 127.0.0.1 (ephemeral port) in a thread; yields its base URL."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    server.server_close()
+    thread.join(5)
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    """A real Chromium (Playwright, sync API), closed after the test."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        yield b
+        b.close()

@@ -4,21 +4,15 @@ score appear live in the panel, then open the report (screenshots saved for revi
 from __future__ import annotations
 
 import os
-import threading
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from sqlalchemy import select
-from werkzeug.serving import make_server
 
 from app.extensions import db
 from app.models import Lead, LeadStatus, Run
 
 pytestmark = pytest.mark.browser
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        "--no-first-run"]
 SHOTS = os.environ.get("PITCHFAST_SCREENSHOT_DIR")
 
 
@@ -36,24 +30,6 @@ def _run_errors() -> list[tuple[Any, ...]]:
     return [tuple(r) for r in rows]
 
 
-@pytest.fixture
-def live_server(app: Any) -> Iterator[str]:
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    server.server_close()
-
-
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
-        yield b
-        b.close()
 
 
 def _sign_in(page: Any, base: str, email: str) -> None:
