@@ -43,6 +43,8 @@ class CsvFile:
     delimiter: str
     blank_lines: int = 0
     notes: list[str] = field(default_factory=list)
+    #: Lines that could not be parsed (e.g. an unclosed quote), with the reason.
+    broken: list[tuple[int, str]] = field(default_factory=list)
 
 
 def check_magic(data: bytes) -> None:
@@ -104,12 +106,54 @@ def sniff_delimiter(text: str) -> str:
         return best if counts[best] else ","
 
 
-def _records(text: str, delimiter: str) -> Iterator[tuple[int, list[str]]]:
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=False)
-    start = 1
+UNCLOSED = "unclosed quote: this line swallowed the lines after it; fix the quote marks"
+
+
+def _parse(lines: list[str], start: int, delimiter: str) -> Iterator[tuple[int, list[str], int]]:
+    """``(first_line, row, lines_used)`` from ``lines[start:]`` (1-based line numbers)."""
+    reader = csv.reader(
+        io.StringIO("".join(lines[start:]), newline=""), delimiter=delimiter, strict=False
+    )
+    consumed = 0
     for row in reader:
-        yield start, row
-        start = reader.line_num + 1
+        yield start + consumed + 1, row, reader.line_num - consumed
+        consumed = reader.line_num
+
+
+def _records(
+    text: str, delimiter: str
+) -> tuple[list[tuple[int, list[str]]], list[tuple[int, str]]]:
+    """Parse every record; a stray quote costs only its own line, never the rows after it.
+
+    A record that spans several physical lines with a different number of fields than the
+    header is an unclosed quote: its first line is reported and parsing resumes on the
+    next line. A line the csv module cannot read at all is reported the same way.
+    """
+    lines = text.splitlines(keepends=True)
+    records: list[tuple[int, list[str]]] = []
+    broken: list[tuple[int, str]] = []
+    width: int | None = None
+    start = 0
+    while start < len(lines):
+        restart = None
+        next_line = start + 1  # the line the next record starts on (1-based)
+        try:
+            for line, row, used in _parse(lines, start, delimiter):
+                if width is not None and used > 1 and len(row) != width:
+                    broken.append((line, UNCLOSED))
+                    restart = line  # resume on the line after the bad one
+                    break
+                if width is None and any(cell.strip() for cell in row):
+                    width = len(row)
+                records.append((line, row))
+                next_line = line + used
+        except csv.Error as exc:
+            broken.append((next_line, f"could not be read as CSV ({exc})"))
+            restart = next_line
+        if restart is None:
+            break
+        start = restart
+    return records, broken
 
 
 def read_csv(data: bytes, max_bytes: int) -> CsvFile:
@@ -126,19 +170,17 @@ def read_csv(data: bytes, max_bytes: int) -> CsvFile:
     headers: list[str] | None = None
     records: list[tuple[int, list[str]]] = []
     blank = 0
-    try:
-        for line, row in _records(text, delimiter):
-            if not any(cell.strip() for cell in row):
-                blank += 1
-                continue
-            if headers is None:
-                headers = [h.strip() for h in row]
-                continue
-            records.append((line, row))
-    except csv.Error as exc:
-        raise CsvRefused(f"The file could not be read as CSV: {exc}.") from None
+    parsed, broken = _records(text, delimiter)
+    for line, row in parsed:
+        if not any(cell.strip() for cell in row):
+            blank += 1
+            continue
+        if headers is None:
+            headers = [h.strip() for h in row]
+            continue
+        records.append((line, row))
     if headers is None:
         raise CsvRefused("The file is empty.")
-    if not records:
+    if not records and not broken:
         raise CsvRefused("The file has a header line but no rows.")
-    return CsvFile(headers, records, encoding, delimiter, blank)
+    return CsvFile(headers, records, encoding, delimiter, blank, broken=broken)

@@ -61,13 +61,17 @@ def iter_csv(campaign_id: int, f: LeadFilter | None = None) -> Iterator[str]:
     Every text cell starting with ``= + - @``, tab or CR gets a leading ``'`` so a
     spreadsheet shows it instead of evaluating it.
     """
-    yield "\ufeff" + _line(list(HEADER))
     conds = conditions(campaign_id, f or LeadFilter())
+    db.session.rollback()  # the route's read transaction must not span the download
+    yield "\ufeff" + _line(list(HEADER))
     last_id = 0
     while True:
         rows = db.session.execute(
             select(*_COLS).where(*conds, Lead.id > last_id).order_by(Lead.id).limit(CHUNK)
         ).all()
+        # End the read transaction before yielding: the client may read slowly, and on
+        # SQLite an open transaction holds the write lock for the whole download.
+        db.session.rollback()
         if not rows:
             return
         for row in rows:

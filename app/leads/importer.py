@@ -94,7 +94,7 @@ def classify(
     entries matching the file's values.
     """
     report = ImportReport(
-        total=len(csvfile.records),
+        total=len(csvfile.records) + len(csvfile.broken),
         blank_lines=csvfile.blank_lines,
         encoding=csvfile.encoding,
         delimiter=csvfile.delimiter,
@@ -103,6 +103,8 @@ def classify(
     mapped = {i for i in mapping.values() if i is not None}
     extra_cols = [(i, h) for i, h in enumerate(csvfile.headers) if i not in mapped and h]
     parsed: list[tuple[int, dict[str, Any]]] = []
+    for line, reason in csvfile.broken:
+        report.bad.append({"line": line, "reason": reason, "name": ""})
     for line, record in csvfile.records:
         try:
             values = _row_values(record, mapping)

@@ -109,6 +109,8 @@ def normalize_website(raw: object) -> tuple[str | None, str | None]:
     host = _idna((parts.hostname or "").rstrip(".").lower())
     netloc = host if port is None else f"{host}:{port}"
     url = urlunsplit((parts.scheme.lower(), netloc, parts.path or "/", parts.query, ""))
+    if len(url) > 2048:  # the scheme, IDNA and "/" may have made it longer than the column
+        raise InvalidValue("website is longer than 2048 characters once normalised")
     return url, domain
 
 

@@ -107,8 +107,8 @@ def _commit_import(campaign, token: str, parsed, mapping, filename: str) -> bool
             "application/json",
             owner=("campaign", campaign.id),
         )
-        storage.delete(_key(campaign.id, token, "csv"))
-        storage.delete(_key(campaign.id, token, "name"))
+        storage.delete_on_commit(_key(campaign.id, token, "csv"))
+        storage.delete_on_commit(_key(campaign.id, token, "name"))
         db.session.commit()
         return True
     except InvalidValue as exc:
