@@ -88,16 +88,12 @@ def _log_timings(ctx: RunContext, timings: dict[str, Any]) -> None:
 
 
 def _store_screenshots(ctx: RunContext, audit_id: int, result: AuditResult) -> dict[str, Any]:
-    with ctx.fenced():  # a real lease check before touching storage
-        pass
     shots: dict[str, Any] = {}
     for shot in result.screenshots:
-        try:
+        # Fenced per file: the lease check's row lock is held while the file and its
+        # metadata row are written, so a worker that lost its lease writes nothing.
+        with ctx.fenced():
             shots[shot.name] = results.store_screenshot(audit_id, shot)
-            db.session.commit()
-        except BaseException:
-            db.session.rollback()
-            raise
     return shots
 
 
