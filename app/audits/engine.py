@@ -118,7 +118,14 @@ class AuditEngine:
         async with self._sem:
             self._active += 1
             try:
-                return await self._run(target[0], policy, limit, lead, fetched_at, start)
+                result = await self._run(target[0], policy, limit, lead, fetched_at, start)
+                if result.status == "browser_crash":
+                    # A browser killed since the last audit may still look connected until
+                    # Playwright notices; it has been reset now, so try once on a fresh one
+                    # (within the same time limit).
+                    log.warning("retrying %s once on a relaunched browser", target[0])
+                    result = await self._run(target[0], policy, limit, lead, fetched_at, start)
+                return result
             finally:
                 self._active -= 1
 

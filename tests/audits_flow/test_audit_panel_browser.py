@@ -7,6 +7,7 @@ import os
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from app.extensions import db
@@ -92,7 +93,7 @@ def test_click_audit_and_watch_the_score_arrive(app, live_server, browser, creat
     assert page.inner_text(".scoreboard-overall .ring-num").strip() == str(score)
     for img in page.locator(".shot img").all():  # lazy images load once in view
         img.scroll_into_view_if_needed()
-    page.wait_for_function("[...document.querySelectorAll('.shot img')].every(i => i.complete)")
+        expect(img).to_have_js_property("complete", True)
     loaded = page.eval_on_selector_all(
         ".shot img", "imgs => imgs.map(i => i.complete && i.naturalWidth > 0)")
     assert loaded == [True, True]

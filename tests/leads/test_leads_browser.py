@@ -57,6 +57,9 @@ def test_import_search_bulk_audit_progress_export(
     assert page.inner_text("#sum-imported") == "9"
     page.select_option("#map_email", "")  # htmx re-renders the preview on change
     expect(page.locator("#sum-imported")).to_have_text("11")
+    # the preview (with the select itself) was swapped in; wait until htmx has settled
+    expect(page.locator(".htmx-request, .htmx-settling")).to_have_count(0)
+    expect(page.locator("#map_email")).to_have_value("")
     page.select_option("#map_email", "2")
     expect(page.locator("#sum-imported")).to_have_text("9")
     page.click("button[name=commit]")
