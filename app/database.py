@@ -31,7 +31,3 @@ def _sqlite_begin_immediate(conn: Any) -> None:
         # half-way with "database is locked" when it upgrades from read to write.
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
-
-def is_sqlite(engine: Engine) -> bool:
-    """True when the engine talks to SQLite."""
-    return engine.dialect.name == "sqlite"

@@ -26,17 +26,6 @@ def render(template: str, block: str | None = None, status: int = 200, **context
     return resp
 
 
-def hx_redirect(url: str) -> Response:
-    """Tell htmx to navigate; plain requests get a 303."""
-    if request.headers.get("HX-Request") == "true":
-        resp = make_response("", 200)
-        resp.headers["HX-Redirect"] = url
-        return resp
-    from flask import redirect
-
-    return redirect(url, 303)
-
-
 def trigger(resp: Response, event: str, detail: Any = None) -> Response:
     """Add an ``HX-Trigger`` event to a response."""
     resp.headers["HX-Trigger"] = json.dumps({event: detail if detail is not None else True})
