@@ -143,7 +143,7 @@ def test_missing_name_falls_back_to_domain(campaign):
         (b"", "empty"),
         (b"   \r\n\r\n", "empty"),
         (b"name,website\r\n", "no rows"),
-        (gzip.compress(b"name,website\na,b.com\n"), "gzip"),
+        (gzip.compress(b"name,website\na,b.com\n", mtime=0), "gzip"),
         (bz2.compress(b"name,website\na,b.com\n"), "bzip2"),
         (lzma.compress(b"name,website\na,b.com\n"), "xz"),
         (b"7z\xbc\xaf\x27\x1c\x00\x04rest", "7-Zip"),
@@ -151,6 +151,8 @@ def test_missing_name_falls_back_to_domain(campaign):
         (b"\x00\x01\x02\x03binary\x00stuff", "binary"),
         (b"name,website\n" + bytes(range(128, 256)) * 10, "encoding could not be recognised"),
     ],
+    # Readable, stable ids: xdist workers must collect identical test names.
+    ids=["empty", "blank-lines", "header-only", "gzip", "bzip2", "xz", "7zip", "pdf", "binary", "unknown-encoding"],
 )
 def test_files_that_are_not_csv_are_refused_clearly(data, message):
     with pytest.raises(CsvRefused, match=message):
