@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Flask, render_template, request
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
 
 from app.models import InvalidTransition
@@ -41,6 +42,18 @@ def register(app: Flask) -> None:
 
         db.session.rollback()
         return _page(409, str(e))
+
+    @app.errorhandler(IntegrityError)
+    def conflict(e: IntegrityError):
+        # The database refused a write that raced another one (two people queuing the same
+        # audit at once, say): nothing was saved, and saying so beats a crash page.
+        from app.extensions import db
+
+        db.session.rollback()
+        app.logger.warning("write refused by a constraint on %s %s: %s", request.method,
+                           request.path, e.orig)
+        return _page(409, "Someone else changed this at the same moment, so nothing was "
+                          "saved. Reload the page to see the current state and try again.")
 
     @app.errorhandler(HTTPException)
     def http_error(e: HTTPException):

@@ -82,6 +82,21 @@ def allowed_targets(allow_targets: Iterable[str] | None = None) -> frozenset[str
     return frozenset(allow_targets)
 
 
+def lock_leads(lead_ids: Sequence[int]) -> None:
+    """Re-read these leads with a row lock (PostgreSQL; SQLite's write transaction
+    already serialises), so a second request for the same lead waits for the first to
+    commit and then sees it queued, instead of queuing a duplicate."""
+    for start in range(0, len(lead_ids), 500):
+        chunk = list(lead_ids[start : start + 500])
+        db.session.execute(
+            select(Lead)
+            .where(Lead.id.in_(chunk))
+            .order_by(Lead.id)  # one lock order for every request: no deadlocks
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        ).all()
+
+
 def active_run_ids(lead_ids: Sequence[int]) -> dict[int, int]:
     """``{lead_id: run_id}`` for leads with a pending or running audit run."""
     found: dict[int, int] = {}
@@ -143,6 +158,7 @@ def request_audit(
     Raises :class:`AuditRequestError` (lead untouched, no run) for a missing or unsafe
     URL, a lead already queued, or a status that cannot go back to queued.
     """
+    lock_leads([lead.id])
     busy = bool(active_run_ids([lead.id]))
     url = check_request(lead, allowed_targets(allow_targets), busy)
     run = _queue(lead, url, user_id, batch_id)
@@ -172,6 +188,7 @@ def request_audits(
     """
     leads = list(leads)
     targets = allowed_targets(allow_targets)
+    lock_leads([lead.id for lead in leads])
     busy = active_run_ids([lead.id for lead in leads])
     result = BulkRequest()
     accepted: list[tuple[Lead, str]] = []

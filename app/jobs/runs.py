@@ -244,6 +244,22 @@ def retry(run: Run) -> None:
     if run.status not in RETRYABLE:
         raise InvalidTransition(f"Only failed, dead or canceled runs can be retried "
                                 f"(run {run.id} is {run.status.value}).")
+    if run.subject_id is not None:
+        other = db.session.scalar(
+            select(Run.id).where(
+                Run.kind == run.kind,
+                Run.subject_type == run.subject_type,
+                Run.subject_id == run.subject_id,
+                Run.status.in_((RunStatus.PENDING, RunStatus.RUNNING)),
+                Run.id != run.id,
+            )
+        )
+        if other is not None:
+            raise InvalidTransition(
+                f"Run #{other} of the same {run.kind} for this {run.subject_type} is already "
+                f"pending or running; wait for it to end (or cancel it) before retrying "
+                f"run #{run.id}."
+            )
     transition(run, RunStatus.PENDING)
     try:
         fresh = registry.get(run.kind).max_attempts

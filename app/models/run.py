@@ -12,6 +12,9 @@ from app.extensions import db
 from app.models.base import enum_column, utcnow
 from app.models.states import RunStatus
 
+#: The partial-index condition of ``ux_runs_one_active_per_subject``.
+ACTIVE_SUBJECT = sa.text("status IN ('pending', 'running') AND subject_id IS NOT NULL")
+
 
 class RunBatch(db.Model):
     """A group of runs created by one bulk action, for a progress bar."""
@@ -65,6 +68,17 @@ class Run(db.Model):
         sa.Index("ix_runs_status_lease", "status", "lease_expires_at"),
         sa.Index("ix_runs_subject", "subject_type", "subject_id", "id"),
         sa.Index("ix_runs_batch_status", "batch_id", "status"),
+        # At most one pending or running run of a kind per subject (one audit per lead at
+        # a time), enforced by the database so two racing requests cannot both queue one.
+        sa.Index(
+            "ux_runs_one_active_per_subject",
+            "kind",
+            "subject_type",
+            "subject_id",
+            unique=True,
+            sqlite_where=ACTIVE_SUBJECT,
+            postgresql_where=ACTIVE_SUBJECT,
+        ),
     )
 
 

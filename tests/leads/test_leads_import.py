@@ -152,7 +152,8 @@ def test_missing_name_falls_back_to_domain(campaign):
         (b"name,website\n" + bytes(range(128, 256)) * 10, "encoding could not be recognised"),
     ],
     # Readable, stable ids: xdist workers must collect identical test names.
-    ids=["empty", "blank-lines", "header-only", "gzip", "bzip2", "xz", "7zip", "pdf", "binary", "unknown-encoding"],
+    ids=["empty", "blank-lines", "header-only", "gzip", "bzip2", "xz", "7zip", "pdf", "binary",
+         "unknown-encoding"],
 )
 def test_files_that_are_not_csv_are_refused_clearly(data, message):
     with pytest.raises(CsvRefused, match=message):
