@@ -8,6 +8,7 @@ import hashlib
 import hmac
 from datetime import timedelta
 
+import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from email_validator import EmailNotValidError, validate_email
@@ -86,6 +87,19 @@ def create_user(email: str, password: str, role: Role | str = Role.MEMBER, name:
 def has_users() -> bool:
     """True once any account exists (first-run setup is offered until then)."""
     return db.session.scalar(select(User.id).limit(1)) is not None
+
+
+def first_run_open() -> bool:
+    """True when no account exists yet, decided under a lock so two people racing through
+    first-run setup cannot both become the first admin (SQLite's write transaction already
+    serialises; PostgreSQL takes a transaction-scoped advisory lock)."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": SETUP_LOCK})
+    return not has_users()
+
+
+#: Advisory-lock key for first-run setup (any fixed 64-bit number unique to this use).
+SETUP_LOCK = 0x5046_5345_5455_50  # "PFSETUP"
 
 
 def _looks_like_email(text: str) -> bool:

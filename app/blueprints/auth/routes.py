@@ -16,7 +16,14 @@ from flask_login import current_user, login_user, logout_user
 
 from app import activity
 from app.access import is_safe_next, member, public
-from app.auth import AuthError, authenticate, create_user, has_users, session_fingerprint
+from app.auth import (
+    AuthError,
+    authenticate,
+    create_user,
+    first_run_open,
+    has_users,
+    session_fingerprint,
+)
 from app.blueprints.auth.forms import LoginForm, SetupForm
 from app.extensions import db
 from app.models import Role
@@ -64,6 +71,11 @@ def setup():
         return redirect(url_for("auth.login"))
     form = SetupForm()
     if form.validate_on_submit():
+        if not first_run_open():  # someone finished setup while this form was open
+            db.session.rollback()
+            flash("An admin account already exists. Sign in, or ask that admin to invite "
+                  "you.", "info")
+            return redirect(url_for("auth.login"))
         try:
             user = create_user(form.email.data, form.password.data, Role.ADMIN,
                                form.name.data or "")
