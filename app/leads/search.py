@@ -1,7 +1,8 @@
 """Search, filters, sorting and keyset pagination of a campaign's leads.
 
 One statement returns a page of rows *and* the number of matching leads (a scalar
-subquery), so a page render costs: the user, the campaign, the rows. Sorting on a
+subquery), so a page render costs: the user, the campaign, the rows. A PostgreSQL search
+reads its matches once (a materialised CTE) for both the count and the rows. Sorting on a
 nullable column (score, city) reads two index ranges in one UNION ALL so NULLs come
 last in either direction and no page needs OFFSET.
 """
@@ -199,12 +200,26 @@ class Page:
     filter: LeadFilter
 
 
-def _beyond(col: Any, desc: bool, value: Any, lead_id: int) -> Any:
-    if col is Lead.id:
-        return Lead.id < lead_id if desc else Lead.id > lead_id
+def _beyond(col: Any, id_col: Any, desc: bool, value: Any, lead_id: int) -> Any:
+    if col is id_col:
+        return id_col < lead_id if desc else id_col > lead_id
     if desc:
-        return or_(col < value, and_(col == value, Lead.id < lead_id))
-    return or_(col > value, and_(col == value, Lead.id > lead_id))
+        return or_(col < value, and_(col == value, id_col < lead_id))
+    return or_(col > value, and_(col == value, id_col > lead_id))
+
+
+def _source(campaign_id: int, f: LeadFilter) -> tuple[Any, list[Any]]:
+    """Where a page reads its rows from, and the conditions still to apply there.
+
+    A PostgreSQL search reads its matches once into a materialised CTE (the GIN lookup and
+    the heap recheck of every matched row are the whole cost), then counts and pages from
+    it; otherwise the table itself, with every condition.
+    """
+    conds = conditions(campaign_id, f)
+    if f.q and fts_terms(f.q) and db.engine.dialect.name == "postgresql":
+        matches = select(*COLUMNS).where(*conds).cte("page_matches").prefix_with("MATERIALIZED")
+        return matches, []
+    return Lead.__table__, conds
 
 
 def page(
@@ -216,12 +231,14 @@ def page(
 ) -> Page:
     """One page of leads in ``f``'s order after (or before) a cursor: a single SQL statement."""
     key = f.sort_key
-    col, nullable = SORTS[key]
+    nullable = SORTS[key][1]
     backwards = bool(before) and not after
     cursor = decode_cursor(before if backwards else after, key)
     desc = f.descending != backwards  # walking backwards flips every direction
-    conds = conditions(campaign_id, f)
-    total_sq = select(func.count()).select_from(Lead).where(*conds).scalar_subquery()
+    src, conds = _source(campaign_id, f)
+    col, id_col = src.c[SORTS[key][0].key], src.c.id
+    columns = [src.c[c.key] for c in COLUMNS]
+    total_sq = select(func.count()).select_from(src).where(*conds).scalar_subquery()
     # segment 0: non-NULL keys; segment 1: NULL keys (ordered by id) — NULLs last.
     segments = [0, 1] if nullable else [0]
     if backwards:
@@ -231,20 +248,20 @@ def page(
         where = list(conds)
         if nullable:
             where.append(col.is_not(None) if seg == 0 else col.is_(None))
-        key_col = col if seg == 0 else Lead.id
+        key_col = col if seg == 0 else id_col
         if cursor is not None:
             pos = segments.index(cursor[0]) if cursor[0] in segments else 0
             if segments.index(seg) < pos:
                 continue
             if seg == cursor[0]:
-                where.append(_beyond(key_col, desc, cursor[1], cursor[2]))
-        order = [key_col.desc(), Lead.id.desc()] if desc else [key_col.asc(), Lead.id.asc()]
-        if key_col is Lead.id:
+                where.append(_beyond(key_col, id_col, desc, cursor[1], cursor[2]))
+        order = [key_col.desc(), id_col.desc()] if desc else [key_col.asc(), id_col.asc()]
+        if key_col is id_col:
             order = order[:1]
         parts.append(
             (
                 seg,
-                select(*COLUMNS, sa.literal_column(str(seg)).label("seg"))
+                select(*columns, sa.literal_column(str(seg)).label("seg"))
                 .where(*where)
                 .order_by(*order)
                 .limit(per_page + 1),

@@ -103,7 +103,9 @@ def test_sort_by_score_puts_unscored_last_both_ways(mixed, client, auth):
         "-status",
     ],
 )
-def test_keyset_pages_walk_every_lead_once_forward_and_back(app, campaign, add_leads, sort):
+@pytest.mark.parametrize("q", ["", "biz"], ids=["all", "search"])
+def test_keyset_pages_walk_every_lead_once_forward_and_back(app, campaign, add_leads, sort, q):
+    add_leads(campaign, 4, prefix="other")  # never matched by the search
     add_leads(
         campaign,
         23,
@@ -111,18 +113,18 @@ def test_keyset_pages_walk_every_lead_once_forward_and_back(app, campaign, add_l
         score=lambda i: None if i % 3 == 0 else i % 7,
         status=lambda i: ["new", "audited", "lost"][i % 3],
     )
-    f = LeadFilter(sort=sort)
+    f = LeadFilter(sort=sort, q=q)
     seen, pages, after = [], [], None
     while True:
         p = page(campaign.id, f, after=after, per_page=5)
-        assert p.total == 23
+        assert p.total == (27 if not q else 23)
         pages.append([r.id for r in p.rows])
         seen += pages[-1]
         if not p.next_cursor:
             break
         after = p.next_cursor
-    assert len(seen) == 23 and len(set(seen)) == 23
-    assert len(pages) == 5
+    assert len(seen) == p.total and len(set(seen)) == p.total
+    assert len(pages) == (6 if not q else 5)
     # walk back from the last page with "before" cursors
     p = page(campaign.id, f, after=None, per_page=5)
     back = page(
