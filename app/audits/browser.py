@@ -54,6 +54,11 @@ LAUNCH_ARGS = (
         )
     ),
     "--mute-audio",
+    # Chromium's low-memory profile: smaller image-decode and tile caches, a leaner V8 heap.
+    # Measured (bench/audit.py, 4 concurrent audits): peak worker memory 1.46-1.57 GB ->
+    # 1.18 GB, the heavy page's renderer 420 MB -> 145 MB; screenshots pixel-identical,
+    # throughput unchanged.
+    "--enable-low-end-device-mode",
 )
 MOBILE_UA = (
     "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "

@@ -180,3 +180,24 @@ def test_html_in_names_is_escaped_on_the_list(client, auth, campaign, add_leads)
     html = client.get("/campaigns/dentists/leads").data.decode()
     assert "<img src=x" not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
     assert "<b>Leeds</b>" not in html
+
+
+@pytest.mark.parametrize(("city", "expected"), [
+    ("York", {"York", "york", "YORK"}),  # not "New York", "Yorkshire" or a name with York
+    ("milton keynes", {"Milton Keynes"}),
+    ("Montréal", {"Montréal"}),
+    ("Nowhere", set()),
+])
+def test_search_with_a_city_filter_matches_the_city_exactly(app, campaign, add_leads, city,
+                                                            expected):
+    """The city's words narrow the full-text lookup (SQLite); the city match stays exact."""
+    cities = ["York", "york", "YORK", "New York", "Yorkshire", "Milton Keynes", "Montréal",
+              "Leeds"]
+    add_leads(campaign, len(cities), prefix="dental", city=lambda i: cities[i])
+    add_leads(campaign, 2, prefix="york", business_name=lambda i: f"York Dental {i}",
+              city="Leeds")
+    add_leads(campaign, 2, prefix="other", city="York")  # the right city, not the search
+    p = page(campaign.id, LeadFilter(q="dental", city=city))
+    assert {r.city for r in p.rows} == expected
+    assert p.total == len(expected) == len(p.rows)
+    assert all(r.business_name.lower().startswith("dental") for r in p.rows)
