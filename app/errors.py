@@ -29,6 +29,13 @@ def _page(status: int, message: str | None = None):
     return render_template("errors/error.html", status=status, message=text), status
 
 
+def _unique_violation(e: IntegrityError) -> bool:
+    """True for a unique-constraint failure on SQLite or PostgreSQL."""
+    return getattr(e.orig, "sqlstate", None) == "23505" or "UNIQUE constraint failed" in str(
+        e.orig
+    )
+
+
 def register(app: Flask) -> None:
     """Install handlers for HTTP errors, CSRF failures, bad transitions and crashes."""
 
@@ -45,13 +52,16 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(IntegrityError)
     def conflict(e: IntegrityError):
-        # The database refused a write that raced another one (two people queuing the same
-        # audit at once, say): nothing was saved, and saying so beats a crash page.
+        # A unique constraint refused a write that raced another one (two people queuing
+        # the same audit at once, say): nothing was saved, and saying so beats a crash
+        # page. Any other constraint failure is a bug: logged in full, answered with 500.
         from app.extensions import db
 
         db.session.rollback()
-        app.logger.warning("write refused by a constraint on %s %s: %s", request.method,
-                           request.path, e.orig)
+        if not _unique_violation(e):
+            return crash(e)
+        app.logger.warning("write refused by a unique constraint on %s %s: %s",
+                           request.method, request.path, e.orig)
         return _page(409, "Someone else changed this at the same moment, so nothing was "
                           "saved. Reload the page to see the current state and try again.")
 

@@ -56,7 +56,7 @@ LAUNCH_ARGS = (
     "--mute-audio",
     # Chromium's low-memory profile: smaller image-decode and tile caches, a leaner V8 heap.
     # Measured (bench/audit.py, 4 concurrent audits): peak worker memory 1.46-1.57 GB ->
-    # 1.18 GB, the heavy page's renderer 420 MB -> 145 MB; screenshots pixel-identical,
+    # 1.18-1.27 GB, the heavy page's renderer 420 MB -> 145 MB; screenshots pixel-identical,
     # throughput unchanged.
     "--enable-low-end-device-mode",
 )

@@ -86,12 +86,13 @@ def lock_leads(lead_ids: Sequence[int]) -> None:
     """Re-read these leads with a row lock (PostgreSQL; SQLite's write transaction
     already serialises), so a second request for the same lead waits for the first to
     commit and then sees it queued, instead of queuing a duplicate."""
+    lead_ids = sorted(set(lead_ids))  # one lock order for every request: no deadlocks
     for start in range(0, len(lead_ids), 500):
         chunk = list(lead_ids[start : start + 500])
         db.session.execute(
             select(Lead)
             .where(Lead.id.in_(chunk))
-            .order_by(Lead.id)  # one lock order for every request: no deadlocks
+            .order_by(Lead.id)
             .with_for_update()
             .execution_options(populate_existing=True)
         ).all()

@@ -13,6 +13,7 @@ import base64
 import binascii
 import json
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -118,7 +119,7 @@ def search_condition(q: str, drive: bool = True, city: str = "") -> Any:
         return None
     if db.engine.dialect.name == "sqlite":
         match = " ".join(f'"{t}"*' for t in terms)
-        match += "".join(f' "{w}"' for w in fts_terms(city))
+        match += "".join(f' "{w}"' for w in _city_words(city))
         # A materialised CTE: the match runs once per statement even when the page
         # query uses it three times (rows of each NULL segment, and the count).
         fts = sa.table("leads_search", sa.column("rowid", sa.Integer))
@@ -132,6 +133,20 @@ def search_condition(q: str, drive: bool = True, city: str = "") -> Any:
         return lead_id.in_(select(matches.c.rowid))
     tsq = " & ".join(f"{t}:*" for t in terms)
     return sa.text("leads.search_vector @@ to_tsquery('simple', :fts_q)").bindparams(fts_q=tsq)
+
+
+def _city_words(city: str) -> list[str]:
+    """The city's words as the full-text index stores them, or none when unsure.
+
+    Folded like FTS5's ``unicode61 remove_diacritics 2`` (decompose, drop the marks,
+    lower-case); a city that is not plain ASCII after that (another script, where Python's
+    and SQLite's folding may differ) adds no words, so the lookup is never narrower than
+    the exact city match.
+    """
+    folded = "".join(
+        ch for ch in unicodedata.normalize("NFKD", city) if not unicodedata.combining(ch)
+    )
+    return fts_terms(folded) if folded.isascii() else []
 
 
 def _city_variants(city: str) -> set[str]:

@@ -2,8 +2,8 @@
 
 Two requests racing to audit the same lead (a double click, two people, a retry from the
 Runs page) could each queue a run on PostgreSQL; the database now refuses the second.
-Any duplicates already present are settled first: all but the newest active run of a
-kind per subject are canceled.
+Any duplicates already present are settled first: per kind and subject the running run
+(or else the newest pending one) is kept and the others are canceled.
 
 Revision ID: 0003
 Revises: 0002
@@ -22,9 +22,11 @@ ACTIVE = "status IN ('pending', 'running') AND subject_id IS NOT NULL"
 def upgrade():
     op.execute(
         f"""UPDATE runs SET status = 'canceled', lease_token = NULL, lease_expires_at = NULL,
-               error_code = 'canceled', error = 'Canceled: a newer run of the same kind was active.'
+               finished_at = CURRENT_TIMESTAMP, error_code = 'canceled',
+               error = 'Canceled: another run of the same kind for this subject was active.'
         WHERE {ACTIVE} AND id NOT IN (
-            SELECT MAX(id) FROM runs WHERE {ACTIVE} GROUP BY kind, subject_type, subject_id)"""
+            SELECT COALESCE(MAX(CASE WHEN status = 'running' THEN id END), MAX(id))
+            FROM runs WHERE {ACTIVE} GROUP BY kind, subject_type, subject_id)"""
     )
     op.create_index(
         "ux_runs_one_active_per_subject",

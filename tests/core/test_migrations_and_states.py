@@ -75,3 +75,48 @@ def test_enum_column_rejects_unknown_values(app):
     with pytest.raises(sa.exc.StatementError, match="bogus"):
         db.session.flush()
     db.session.rollback()
+
+
+def test_migration_0003_settles_duplicate_active_runs(app):
+    """Installs with duplicate active runs (possible before 0003 on PostgreSQL) upgrade:
+    per kind and subject the running run, else the newest, is kept; the rest canceled."""
+    from flask_migrate import downgrade, upgrade
+
+    db.session.remove()
+    downgrade(revision="0002")
+    try:
+        rows = [("audit", 7, "running"), ("audit", 7, "pending"), ("audit", 8, "pending"),
+                ("audit", 8, "pending"), ("audit", 9, "failed"), ("audit", 9, "pending")]
+        with db.engine.begin() as conn:
+            for kind, subject, status in rows:
+                conn.execute(sa.text(
+                    "INSERT INTO runs (kind, subject_type, subject_id, status, attempt, "
+                    "max_attempts, payload, result, created_at) VALUES (:k, 'lead', :s, :st, "
+                    "0, 3, '{}', '{}', CURRENT_TIMESTAMP)"),
+                    {"k": kind, "s": subject, "st": status})
+    finally:
+        upgrade()
+    got = db.session.execute(
+        sa.text("SELECT subject_id, status, finished_at IS NOT NULL FROM runs ORDER BY id")
+    ).all()
+    assert [tuple(r) for r in got] == [
+        (7, "running", False), (7, "canceled", True),  # the running one is kept
+        (8, "canceled", True), (8, "pending", False),  # else the newest
+        (9, "failed", False), (9, "pending", False),  # a single active run is untouched
+    ]
+
+
+def test_unique_violations_are_told_apart_from_other_constraint_failures(app):
+    from app.errors import _unique_violation
+    from app.models import User
+
+    db.session.add(User(email="twice@example.com", password_hash="x"))
+    db.session.commit()
+    db.session.add(User(email="twice@example.com", password_hash="x"))
+    with pytest.raises(sa.exc.IntegrityError) as unique:
+        db.session.commit()
+    db.session.rollback()
+    with pytest.raises(sa.exc.IntegrityError) as not_null:
+        db.session.execute(sa.text("INSERT INTO users (email) VALUES (NULL)"))
+    db.session.rollback()
+    assert _unique_violation(unique.value) and not _unique_violation(not_null.value)

@@ -186,13 +186,15 @@ def test_html_in_names_is_escaped_on_the_list(client, auth, campaign, add_leads)
     ("York", {"York", "york", "YORK"}),  # not "New York", "Yorkshire" or a name with York
     ("milton keynes", {"Milton Keynes"}),
     ("Montréal", {"Montréal"}),
+    ("Montre\u0301al", {"Montre\u0301al"}),  # decomposed é: folded like the index
+    ("İstanbul", {"İstanbul"}),
     ("Nowhere", set()),
 ])
 def test_search_with_a_city_filter_matches_the_city_exactly(app, campaign, add_leads, city,
                                                             expected):
     """The city's words narrow the full-text lookup (SQLite); the city match stays exact."""
     cities = ["York", "york", "YORK", "New York", "Yorkshire", "Milton Keynes", "Montréal",
-              "Leeds"]
+              "Montre\u0301al", "İstanbul", "Leeds"]
     add_leads(campaign, len(cities), prefix="dental", city=lambda i: cities[i])
     add_leads(campaign, 2, prefix="york", business_name=lambda i: f"York Dental {i}",
               city="Leeds")
