@@ -11,6 +11,7 @@ import logging
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import select
 
 from app.extensions import db
@@ -105,10 +106,11 @@ def classify(
     parsed: list[tuple[int, dict[str, Any]]] = []
     for line, reason in csvfile.broken:
         report.bad.append({"line": line, "reason": reason, "name": ""})
+    allow = frozenset(current_app.config.get("AUDIT_ALLOW_TARGETS") or ())
     for line, record in csvfile.records:
         try:
             values = _row_values(record, mapping)
-            url, domain = normalize_website(values["website_url"])
+            url, domain = normalize_website(values["website_url"], allow)
             email = normalize_email(values["email"])
         except InvalidValue as exc:
             report.bad.append(

@@ -79,11 +79,16 @@ def normalize_domain(host: str) -> str:
     return domain
 
 
-def normalize_website(raw: object) -> tuple[str | None, str | None]:
+def normalize_website(
+    raw: object, allow_targets: frozenset[str] = frozenset()
+) -> tuple[str | None, str | None]:
     """``(url, domain)`` for a website given as a URL or a bare domain; ``(None, None)`` if empty.
 
     Only http and https are accepted; credentials in the URL are refused; the
-    fragment is dropped. Raises :class:`InvalidValue` with a reason otherwise.
+    fragment is dropped. Raises :class:`InvalidValue` with a reason otherwise. A host
+    that is not a public domain name (an IP address, ``localhost``) is accepted only when
+    its exact ``host:port`` is in ``allow_targets`` (``AUDIT_ALLOW_TARGETS``, for sites
+    served locally); its "domain" is then that ``host:port``.
     """
     text = clean_text(raw)
     if text is None:
@@ -105,8 +110,13 @@ def normalize_website(raw: object) -> tuple[str | None, str | None]:
         raise InvalidValue(f"website {text!r} uses an unsupported scheme (only http/https)")
     if parts.username or parts.password or "@" in parts.netloc:
         raise InvalidValue(f"website {text!r} contains credentials")
-    domain = normalize_domain(parts.hostname or "")
     host = _idna((parts.hostname or "").rstrip(".").lower())
+    target = f"{host}:{port or (443 if parts.scheme.lower() == 'https' else 80)}"
+    if allow_targets and (target in allow_targets or f"[{host}]:{target.rsplit(':', 1)[1]}"
+                          in allow_targets):
+        domain = target
+    else:
+        domain = normalize_domain(parts.hostname or "")
     netloc = host if port is None else f"{host}:{port}"
     url = urlunsplit((parts.scheme.lower(), netloc, parts.path or "/", parts.query, ""))
     if len(url) > 2048:  # the scheme, IDNA and "/" may have made it longer than the column

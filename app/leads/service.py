@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import select
 
 from app import activity
@@ -43,7 +44,10 @@ def _clean(campaign_id: int, data: dict[str, Any], lead_id: int | None = None) -
         values["notes"] = (data["notes"] or "").strip()
     try:
         if "website_url" in data:
-            values["website_url"], values["domain"] = normalize_website(data["website_url"])
+            values["website_url"], values["domain"] = normalize_website(
+                data["website_url"],
+                frozenset(current_app.config.get("AUDIT_ALLOW_TARGETS") or ()),
+            )
         if "email" in data:
             values["email"] = normalize_email(data["email"])
     except InvalidValue as exc:

@@ -114,3 +114,30 @@ def test_email_fast_path_agrees_with_email_validator(raw):
     except InvalidValue:
         got = None
     assert got == expected
+
+
+def test_local_sites_are_accepted_only_when_allowlisted():
+    """Sites served locally (AUDIT_ALLOW_TARGETS) can be leads; nothing else that is not
+    a public domain name can."""
+    allow = frozenset({"127.0.0.1:5099", "localhost:80", "[::1]:8080"})
+    assert normalize_website("http://127.0.0.1:5099/good/", allow) == (
+        "http://127.0.0.1:5099/good/", "127.0.0.1:5099")
+    assert normalize_website("localhost", allow) == ("http://localhost/", "localhost:80")
+    assert normalize_website("http://[::1]:8080/x", allow)[1] == "::1:8080"
+    for other in ("http://127.0.0.1:5098/", "https://127.0.0.1/", "http://10.0.0.1/"):
+        with pytest.raises(InvalidValue, match="IP address"):
+            normalize_website(other, allow)
+    with pytest.raises(InvalidValue, match="IP address"):
+        normalize_website("http://127.0.0.1:5099/")  # no allowlist given
+
+
+def test_import_accepts_allowlisted_local_sites(app, campaign):
+    from app.leads.csvfile import read_csv
+    from app.leads.importer import detect_mapping, run_import
+
+    app.config["AUDIT_ALLOW_TARGETS"] = ["127.0.0.1:5099"]
+    parsed = read_csv(b"name,website\nLocal,http://127.0.0.1:5099/good/\n"
+                      b"Other,http://127.0.0.1:6000/\n", 1 << 20)
+    report = run_import(campaign, parsed, detect_mapping(parsed.headers), "local.csv")
+    assert report.imported == 1
+    assert [b["line"] for b in report.bad] == [3] and "IP address" in report.bad[0]["reason"]
