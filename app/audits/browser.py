@@ -6,6 +6,7 @@ import asyncio
 import logging
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from playwright.async_api import Browser, BrowserContext, Page, Playwright
 
@@ -183,7 +184,7 @@ def harden_page(page: Page, recorder: PageRecorder) -> None:
     page.on("dialog", lambda d: asyncio.ensure_future(_quiet(d.dismiss())))
     page.on("download", lambda d: recorder.note_download(d.url))
     page.on("pageerror", lambda e: recorder.note_error(str(e), exception=True))
-    page.on("console", lambda m: recorder.note_error(m.text) if m.type == "error" else None)
+    page.on("console", lambda m: recorder.note_console(m.type, m.text, m.location))
 
 
 async def _quiet(coro: Any) -> None:
@@ -213,6 +214,16 @@ class PageRecorder:
         cdp.on("Network.loadingFinished", self._on_finished)
         await cdp.send("Network.enable", {"maxTotalBufferSize": 0, "maxResourceBufferSize": 0})
         return cdp
+
+    def note_console(self, kind: str, text: str, location: dict[str, Any] | None) -> None:
+        """A console message: errors count, except the browser's own favicon request
+        failing (Chromium fetches /favicon.ico by itself; a visitor never sees that)."""
+        if kind != "error":
+            return
+        url = str((location or {}).get("url") or "")
+        if text.startswith("Failed to load resource") and urlsplit(url).path == "/favicon.ico":
+            return
+        self.note_error(text)
 
     def note_error(self, text: str, exception: bool = False) -> None:
         """Record a console error or uncaught exception."""

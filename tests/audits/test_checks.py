@@ -298,3 +298,17 @@ def test_annotation_draws_boxes():
     assert [s.kind for s in shots] == ["viewport", "full", "thumbnail", "annotated"]
     data_, w, h = thumbnail(raw["viewport"], 300)
     assert (w, h) == (300, 169)
+
+
+def test_console_errors_ignore_the_browsers_own_favicon_request():
+    """Chromium fetches /favicon.ico by itself; its 404 is not an error on the page."""
+    from app.audits.browser import PageRecorder
+
+    rec = PageRecorder()
+    failed = "Failed to load resource: the server responded with a status of 404 (Not Found)"
+    rec.note_console("error", failed, {"url": "https://shop.example/favicon.ico"})
+    rec.note_console("warning", "deprecated API", {"url": "https://shop.example/"})
+    assert rec.error_count == 0 and rec.console_errors == []
+    rec.note_console("error", failed, {"url": "https://shop.example/app.js"})
+    rec.note_console("error", "TypeError: x is undefined", None)
+    assert rec.error_count == 2 and rec.console_errors[1] == "TypeError: x is undefined"
