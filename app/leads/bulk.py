@@ -12,7 +12,7 @@ from app.extensions import db
 from app.leads import dnc
 from app.models import Campaign, Lead, LeadStatus
 from app.models.base import utcnow
-from app.models.states import can_transition
+from app.models.states import InvalidTransition, can_transition, refuse_manual_status
 
 #: One bulk audit creates at most this many runs (narrow the filter for more).
 MAX_AUDIT_BATCH = 5000
@@ -75,6 +75,10 @@ def set_status(
     campaign: Campaign, ids: list[int], status: LeadStatus, user_id: int | None
 ) -> BulkResult:
     """Move leads to ``status`` where the state machine allows it; count the refusals by origin."""
+    try:
+        refuse_manual_status(status)
+    except InvalidTransition as exc:
+        raise BulkError(str(exc)) from None
     result = BulkResult()
     # The same table transition() checks, applied set-wise so 100,000 leads move in a
     # few statements instead of loading every row.

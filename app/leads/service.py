@@ -12,7 +12,7 @@ from app.extensions import db
 from app.leads import dnc
 from app.leads.normalize import InvalidValue, clean_text, normalize_email, normalize_website
 from app.models import Activity, Audit, Campaign, Lead, LeadStatus, Outreach, User, transition
-from app.models.states import LEAD_TRANSITIONS
+from app.models.states import AUDIT_ONLY_STATUSES, LEAD_TRANSITIONS, refuse_manual_status
 
 TEXT_FIELDS = {
     "business_name": 300,
@@ -128,7 +128,9 @@ def update_lead(lead: Lead, data: dict[str, Any], user_id: int | None = None) ->
 def set_status(
     lead: Lead, status: LeadStatus, user_id: int | None = None, reason: str | None = None
 ) -> None:
-    """Move a lead through the state machine (InvalidTransition when not allowed)."""
+    """A person moves a lead through the state machine (InvalidTransition when not
+    allowed, or when the status is one only audits set)."""
+    refuse_manual_status(status)
     old = lead.status
     transition(lead, status)
     lead.status_reason = (reason or "")[:500] or None
@@ -146,7 +148,7 @@ def set_status(
 def next_statuses(lead: Lead) -> list[LeadStatus]:
     """Statuses a person may move this lead to (its current one left out)."""
     current = LeadStatus(lead.status)
-    allowed = LEAD_TRANSITIONS.get(current, set()) - {current}
+    allowed = LEAD_TRANSITIONS.get(current, set()) - {current} - AUDIT_ONLY_STATUSES
     return sorted(allowed, key=list(LeadStatus).index)
 
 

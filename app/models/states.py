@@ -79,6 +79,20 @@ class BlacklistReason(enum.StrEnum):
 
 L = LeadStatus
 _LEAD_ANYWHERE = {L.UNSUBSCRIBED, L.BLACKLISTED}
+#: Lead statuses only the audit pipeline sets (a run exists behind each); people move
+#: leads to the others.
+AUDIT_ONLY_STATUSES = frozenset({LeadStatus.QUEUED, LeadStatus.AUDITED, LeadStatus.AUDIT_FAILED})
+
+
+def refuse_manual_status(status: LeadStatus) -> None:
+    """InvalidTransition when a person tries to set a status only audits set."""
+    if status in AUDIT_ONLY_STATUSES:
+        raise InvalidTransition(
+            f"Leads become {status.value.replace('_', ' ')} through audits, not by hand: "
+            "use Audit instead."
+        )
+
+
 LEAD_TRANSITIONS: dict[Any, set[Any]] = {
     L.NEW: {L.QUEUED, L.LOST},
     L.QUEUED: {L.AUDITED, L.AUDIT_FAILED, L.NEW},

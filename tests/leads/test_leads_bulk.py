@@ -87,6 +87,14 @@ def test_bulk_status_refuses_illegal_moves_with_a_message(client, auth, campaign
     )
     resp = client.post("/campaigns/dentists/leads/bulk", data={"action": "status", "ids": new})
     assert "Choose the new status." in client.get(resp.headers["Location"]).data.decode()
+    resp = client.post("/campaigns/dentists/leads/bulk",
+                       data={"action": "status", "new_status": "nonsense", "ids": new})
+    assert "Choose the new status." in client.get(resp.headers["Location"]).data.decode()
+    resp = client.post("/campaigns/dentists/leads/bulk",
+                       data={"action": "status", "new_status": "audited", "ids": new})
+    page = client.get(resp.headers["Location"]).data.decode()
+    assert "Leads become audited through audits, not by hand" in page
+    assert _status(new) == ["new", "new"]
 
 
 def test_bulk_blacklist_adds_domains_and_emails(client, auth, campaign, add_leads):

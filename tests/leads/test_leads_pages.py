@@ -116,9 +116,14 @@ def test_status_moves_follow_the_state_machine(client, auth, campaign, add_leads
     auth.login()
     lead_id = add_leads(campaign, 1)[0]
     page = client.get(f"/leads/{lead_id}").data.decode()
-    assert '<option value="queued">queued</option>' in page and 'value="won"' not in page
-    resp = client.post(f"/leads/{lead_id}/status", data={"status": "won"})
-    assert resp.status_code == 409 and "Cannot move lead from new to won" in resp.data.decode()
+    assert '<option value="lost">lost</option>' in page and 'value="won"' not in page
+    assert 'value="queued"' not in page  # only audits queue a lead
+    resp = client.post(f"/leads/{lead_id}/status", data={"status": "won"}, follow_redirects=True)
+    assert "Cannot move lead from new to won" in resp.data.decode()
+    resp = client.post(f"/leads/{lead_id}/status", data={"status": "queued"},
+                       follow_redirects=True)
+    assert "Leads become queued through audits, not by hand" in resp.data.decode()
+    assert db.session.get(Lead, lead_id).status.value == "new"
     resp = client.post(f"/leads/{lead_id}/status", data={"status": "lost", "reason": "closed down"})
     assert resp.status_code == 302
     lead = db.session.get(Lead, lead_id)

@@ -46,7 +46,7 @@ def bulk_action(slug: str):
         )
         return redirect(back)
     action = form.action.data
-    if action == "status" and not form.new_status.data:
+    if action == "status" and form.new_status.data not in {s.value for s in LeadStatus}:
         flash("Choose the new status.", "error")
         return redirect(back)
     if action == "delete" and form.confirm.data != "yes":

@@ -17,6 +17,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from app.leads.importer import FIELDS
 from app.leads.search import SORTS
 from app.models import LeadStatus
+from app.models.states import AUDIT_ONLY_STATUSES
 
 
 def choices(pairs) -> list[SelectChoice]:
@@ -25,6 +26,8 @@ def choices(pairs) -> list[SelectChoice]:
 
 
 STATUS_CHOICES = choices((s.value, s.value.replace("_", " ")) for s in LeadStatus)
+#: Statuses a person can move leads to (the others only audits set).
+MANUAL_STATUS_CHOICES = [c for c in STATUS_CHOICES if c.value not in AUDIT_ONLY_STATUSES]
 
 
 class LeadForm(FlaskForm):
@@ -62,6 +65,7 @@ class LeadForm(FlaskForm):
 
 
 class LeadStatusForm(FlaskForm):
+    # Every status validates here; the ones a person may not set are refused with a reason.
     status = SelectField("Move to", choices=STATUS_CHOICES, validators=[DataRequired()])
     reason = StringField("Reason", validators=[Length(max=500)])
 
@@ -129,7 +133,10 @@ class BulkForm(FlaskForm):
         validators=[DataRequired()],
     )
     new_status = SelectField(
-        "New status", choices=[SelectChoice("", "—"), *STATUS_CHOICES], validators=[Optional()]
+        "New status",
+        choices=[SelectChoice("", "—"), *MANUAL_STATUS_CHOICES],
+        validators=[Optional()],
+        validate_choice=False,  # checked by the action: audit-only statuses get a reason
     )
     scope = SelectField(
         "Apply to",

@@ -16,7 +16,7 @@ from app.htmx import render
 from app.leads import service
 from app.leads.export import iter_csv
 from app.leads.search import page
-from app.models import LeadStatus
+from app.models import InvalidTransition, LeadStatus
 
 __all__ = ["bp"]
 
@@ -129,7 +129,13 @@ def set_status(lead_id: int):
     if not form.validate_on_submit():
         flash("Choose a status.", "error")
     else:
-        service.set_status(lead, LeadStatus(form.status.data), current_user.id, form.reason.data)
-        db.session.commit()
-        flash(f"Lead moved to {lead.status.value.replace('_', ' ')}.", "success")
+        try:
+            service.set_status(lead, LeadStatus(form.status.data), current_user.id,
+                               form.reason.data)
+        except InvalidTransition as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+        else:
+            db.session.commit()
+            flash(f"Lead moved to {lead.status.value.replace('_', ' ')}.", "success")
     return redirect(url_for("leads.show", lead_id=lead.id))
