@@ -11,9 +11,9 @@ import logging
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from flask import current_app
 from sqlalchemy import select
 
+from app.audits.service import allowed_targets
 from app.extensions import db
 from app.leads import dnc, search_index
 from app.leads.columns import ALIASES, FIELDS, detect_mapping  # noqa: F401  (re-exported)
@@ -106,7 +106,7 @@ def classify(
     parsed: list[tuple[int, dict[str, Any]]] = []
     for line, reason in csvfile.broken:
         report.bad.append({"line": line, "reason": reason, "name": ""})
-    allow = frozenset(current_app.config.get("AUDIT_ALLOW_TARGETS") or ())
+    allow = allowed_targets()
     for line, record in csvfile.records:
         try:
             values = _row_values(record, mapping)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app
 from sqlalchemy import select
 
 from app import activity
+from app.audits.service import allowed_targets
 from app.extensions import db
 from app.leads import dnc
 from app.leads.normalize import InvalidValue, clean_text, normalize_email, normalize_website
@@ -45,8 +45,7 @@ def _clean(campaign_id: int, data: dict[str, Any], lead_id: int | None = None) -
     try:
         if "website_url" in data:
             values["website_url"], values["domain"] = normalize_website(
-                data["website_url"],
-                frozenset(current_app.config.get("AUDIT_ALLOW_TARGETS") or ()),
+                data["website_url"], allowed_targets()
             )
         if "email" in data:
             values["email"] = normalize_email(data["email"])
