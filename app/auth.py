@@ -89,6 +89,10 @@ def has_users() -> bool:
     return db.session.scalar(select(User.id).limit(1)) is not None
 
 
+#: Advisory-lock key for first-run setup (any fixed 64-bit number unique to this use).
+SETUP_LOCK = 0x5046_5345_5455_50  # "PFSETUP"
+
+
 def first_run_open() -> bool:
     """True when no account exists yet, decided under a lock so two people racing through
     first-run setup cannot both become the first admin (SQLite's write transaction already
@@ -96,10 +100,6 @@ def first_run_open() -> bool:
     if db.session.get_bind().dialect.name == "postgresql":
         db.session.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": SETUP_LOCK})
     return not has_users()
-
-
-#: Advisory-lock key for first-run setup (any fixed 64-bit number unique to this use).
-SETUP_LOCK = 0x5046_5345_5455_50  # "PFSETUP"
 
 
 def _looks_like_email(text: str) -> bool:

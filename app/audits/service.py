@@ -40,12 +40,12 @@ from app import activity
 from app.audits.netguard import TargetError, normalize_url
 from app.extensions import db
 from app.jobs import runs
-from app.models import Lead, LeadStatus, Run, RunBatch, RunStatus
+from app.models import Lead, LeadStatus, Run, RunBatch
 from app.models.states import can_transition
 
 log = logging.getLogger(__name__)
 KIND = "audit"
-ACTIVE = (RunStatus.PENDING, RunStatus.RUNNING)
+ACTIVE = runs.ACTIVE
 
 
 SHORT_REASONS = {
@@ -100,19 +100,7 @@ def lock_leads(lead_ids: Sequence[int]) -> None:
 
 def active_run_ids(lead_ids: Sequence[int]) -> dict[int, int]:
     """``{lead_id: run_id}`` for leads with a pending or running audit run."""
-    found: dict[int, int] = {}
-    for start in range(0, len(lead_ids), 500):
-        chunk = list(lead_ids[start : start + 500])
-        rows = db.session.execute(
-            select(Run.subject_id, Run.id).where(
-                Run.kind == KIND,
-                Run.subject_type == "lead",
-                Run.subject_id.in_(chunk),
-                Run.status.in_(ACTIVE),
-            )
-        )
-        found.update({lead_id: run_id for lead_id, run_id in rows})
-    return found
+    return runs.active_runs(KIND, "lead", lead_ids)
 
 
 def check_request(lead: Lead, targets: frozenset[str], busy: bool) -> str:

@@ -10,11 +10,11 @@ from sqlalchemy import func, select
 from werkzeug.routing import BuildError
 
 from app.extensions import db
-from app.jobs import registry
+from app.jobs import registry, runs
 from app.models import Run, RunLog, RunStatus, User
 
 PER_PAGE = 50
-ACTIVE = (RunStatus.PENDING, RunStatus.RUNNING)
+ACTIVE = runs.ACTIVE
 
 
 @dataclass

@@ -8,6 +8,7 @@ import random
 import secrets
 import socket
 import threading
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -24,7 +25,9 @@ from app.models.base import utcnow
 log = logging.getLogger(__name__)
 WORKER_ID = f"{socket.gethostname()}:{os.getpid()}"
 RETRYABLE = (RunStatus.FAILED, RunStatus.DEAD, RunStatus.CANCELED)
-CANCELABLE = (RunStatus.PENDING, RunStatus.RUNNING)
+#: Pending or running: at most one such run per kind and subject (a partial unique index).
+ACTIVE = (RunStatus.PENDING, RunStatus.RUNNING)
+CANCELABLE = ACTIVE
 
 
 def create(
@@ -235,6 +238,23 @@ def _lock(run: Run) -> Run:
     return run
 
 
+def active_runs(kind: str, subject_type: str, subject_ids: Sequence[int]) -> dict[int, int]:
+    """``{subject_id: run_id}`` of the pending or running ``kind`` runs of these subjects."""
+    found: dict[int, int] = {}
+    ids = list(subject_ids)
+    for start in range(0, len(ids), 500):
+        rows = db.session.execute(
+            select(Run.subject_id, Run.id).where(
+                Run.kind == kind,
+                Run.subject_type == subject_type,
+                Run.subject_id.in_(ids[start : start + 500]),
+                Run.status.in_(ACTIVE),
+            )
+        )
+        found.update({subject_id: run_id for subject_id, run_id in rows})
+    return found
+
+
 def retry(run: Run) -> None:
     """Manual retry of a failed, dead or canceled run: back to pending with fresh attempts.
 
@@ -244,16 +264,8 @@ def retry(run: Run) -> None:
     if run.status not in RETRYABLE:
         raise InvalidTransition(f"Only failed, dead or canceled runs can be retried "
                                 f"(run {run.id} is {run.status.value}).")
-    if run.subject_id is not None:
-        other = db.session.scalar(
-            select(Run.id).where(
-                Run.kind == run.kind,
-                Run.subject_type == run.subject_type,
-                Run.subject_id == run.subject_id,
-                Run.status.in_((RunStatus.PENDING, RunStatus.RUNNING)),
-                Run.id != run.id,
-            )
-        )
+    if run.subject_type and run.subject_id is not None:
+        other = active_runs(run.kind, run.subject_type, [run.subject_id]).get(run.subject_id)
         if other is not None:
             raise InvalidTransition(
                 f"Run #{other} of the same {run.kind} for this {run.subject_type} is already "

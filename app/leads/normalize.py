@@ -111,9 +111,9 @@ def normalize_website(
     if parts.username or parts.password or "@" in parts.netloc:
         raise InvalidValue(f"website {text!r} contains credentials")
     host = _idna((parts.hostname or "").rstrip(".").lower())
-    target = f"{host}:{port or (443 if parts.scheme.lower() == 'https' else 80)}"
-    if allow_targets and (target in allow_targets or f"[{host}]:{target.rsplit(':', 1)[1]}"
-                          in allow_targets):
+    target_port = port or (443 if parts.scheme.lower() == "https" else 80)
+    target = f"{host}:{target_port}"
+    if {target, f"[{host}]:{target_port}"} & allow_targets:  # IPv6 is listed bracketed
         domain = target
     else:
         domain = normalize_domain(parts.hostname or "")
