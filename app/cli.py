@@ -2,31 +2,33 @@
 
 from __future__ import annotations
 
-import importlib
 import os
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import click
-from flask import current_app
+from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
+from flask_migrate import upgrade
+from flask_migrate.cli import db as migrate_db
+from sqlalchemy.exc import InterfaceError, OperationalError
 
+from app import create_app
+from app.audits.cli import audit_command
+from app.backup import BackupError, backup_sqlite
+from app.campaigns.cli import campaigns_group
 from app.config import ConfigError, instance_path, write_instance_config
-
-#: Command groups contributed by feature modules: (module, attribute).
-FEATURE_COMMANDS = (
-    ("app.audits.cli", "audit_command"),
-    ("app.leads.cli", "campaigns_group"),
-    ("app.leads.cli", "leads_group"),
-)
+from app.jobs.worker import run_consumer
+from app.leads.cli import leads_group
+from app.server import PortBusy, exit_with_parent, port_owner, serve_web, watch_parent
+from app.users.cli import users_group
 
 
-def _create_app():
-    from app import create_app
-
+def _create_app() -> Flask:
     try:
         return create_app()
     except ConfigError as exc:
@@ -42,9 +44,7 @@ def main() -> None:
 class _DatabaseCommands(click.Group):
     """Flask-Migrate's ``db`` commands, with an unreachable database reported in one line."""
 
-    def invoke(self, ctx: click.Context):
-        from sqlalchemy.exc import InterfaceError, OperationalError
-
+    def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except (OperationalError, InterfaceError) as exc:
@@ -57,8 +57,6 @@ class _DatabaseCommands(click.Group):
 
 
 def _db_group() -> click.Group:
-    from flask_migrate.cli import db as migrate_db
-
     return _DatabaseCommands("db", commands=migrate_db.commands, callback=migrate_db.callback,
                              params=migrate_db.params, help="Database migrations.")
 
@@ -76,30 +74,38 @@ def init_command() -> None:
         click.echo(f"{path / 'config.py'} already exists; left unchanged.")
 
 
+#: Hidden option of ``web`` and ``worker``: the pid of the ``pitchfast run`` to end with.
+_PARENT_OPTION = click.option("--parent-pid", type=int, default=None, hidden=True)
+
+
 @main.command("web")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, type=int, show_default=True)
 @click.option("--threads", default=8, type=int, show_default=True)
+@_PARENT_OPTION
 @with_appcontext
-def web_command(host: str, port: int, threads: int) -> None:
+def web_command(host: str, port: int, threads: int, parent_pid: int | None) -> None:
     """Serve the web app with waitress (no worker)."""
-    from waitress import serve
-
-    click.echo(f"PitchFast is running at http://{host}:{port}/")
-    serve(current_app._get_current_object(), host=host, port=port, threads=threads,  # type: ignore[attr-defined]
-          ident="PitchFast")
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    if parent_pid is not None:
+        watch_parent(parent_pid)
+    try:
+        serve_web(app, host, port, threads, announce=click.echo)
+    except PortBusy as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 @main.command("worker")
 @click.option("--threads", type=int, default=None, help="Worker threads (default WORKER_THREADS).")
 @click.option("--no-periodic", is_flag=True,
               help="Do not run periodic tasks (run them on one worker only).")
+@_PARENT_OPTION
 @with_appcontext
-def worker_command(threads: int | None, no_periodic: bool) -> None:
+def worker_command(threads: int | None, no_periodic: bool, parent_pid: int | None) -> None:
     """Run the background worker (Huey consumer)."""
-    from app.jobs.queue import run_consumer
-
     app = current_app._get_current_object()  # type: ignore[attr-defined]
+    if parent_pid is not None:
+        watch_parent(parent_pid)
     try:
         run_consumer(app, threads or app.config["WORKER_THREADS"], periodic=not no_periodic)
     except ConfigError as exc:
@@ -110,22 +116,32 @@ def worker_command(threads: int | None, no_periodic: bool) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, type=int, show_default=True)
 def run_command(host: str, port: int) -> None:
-    """Run web + worker together on the embedded default (SQLite, local files)."""
+    """Run web + worker together on the embedded default (SQLite, local files).
+
+    Both are children of this process and end with it, even when it is SIGKILLed.
+    """
+    owner = port_owner(host, port)
+    if owner is not None:  # say so before anything starts, rather than half-starting
+        raise click.ClickException(str(PortBusy(host, port, owner)))
     write_instance_config(instance_path())
     app = _create_app()
     with app.app_context():
-        from flask_migrate import upgrade
-
         upgrade()
+    me = os.getpid()
     exe = [sys.executable, "-m", "app.cli"]
 
     def _stop(signum: int, _frame: object) -> None:
         raise KeyboardInterrupt
 
+    def _child(*args: str) -> subprocess.Popen[bytes]:
+        return subprocess.Popen([*exe, *args, "--parent-pid", str(me)],
+                                preexec_fn=exit_with_parent(me))  # run starts no threads
+
     signal.signal(signal.SIGTERM, _stop)
-    worker = subprocess.Popen([*exe, "worker"])
+    worker = _child("worker")
+    web: subprocess.Popen[bytes] | None = None
     try:
-        web = subprocess.Popen([*exe, "web", "--host", host, "--port", str(port)])
+        web = _child("web", "--host", host, "--port", str(port))
         while worker.poll() is None and web.poll() is None:
             time.sleep(0.5)
         if worker.poll() is not None:
@@ -135,7 +151,7 @@ def run_command(host: str, port: int) -> None:
         click.echo("Stopping…")
     finally:
         # Huey stops gracefully on SIGINT; waitress simply on SIGTERM.
-        for proc, sig in ((worker, signal.SIGINT), (locals().get("web"), signal.SIGTERM)):
+        for proc, sig in ((worker, signal.SIGINT), (web, signal.SIGTERM)):
             if proc is not None and proc.poll() is None:
                 proc.send_signal(sig)
                 try:
@@ -144,40 +160,11 @@ def run_command(host: str, port: int) -> None:
                     proc.kill()
 
 
-@main.group("users")
-def users_group() -> None:
-    """Manage user accounts."""
-
-
-@users_group.command("create")
-@click.argument("email")
-@click.option("--role", type=click.Choice(["admin", "member"]), default="member", show_default=True)
-@click.option("--password", default=None, help="Prompted for when omitted.")
-@click.option("--name", default="")
-@with_appcontext
-def users_create(email: str, role: str, password: str | None, name: str) -> None:
-    """Create a user account."""
-    from app.auth import AuthError, create_user
-    from app.extensions import db
-
-    if password is None:
-        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    try:
-        user = create_user(email, password, role, name)
-        db.session.commit()
-    except AuthError as exc:
-        db.session.rollback()
-        raise click.ClickException(str(exc)) from None
-    click.echo(f"Created {user.role.value} {user.email}.")
-
-
 @main.command("backup")
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
 @with_appcontext
 def backup_command(path: Path) -> None:
     """Write a consistent, integrity-checked copy of the SQLite database to PATH."""
-    from app.backup import BackupError, backup_sqlite
-
     try:
         size = backup_sqlite(current_app.config["SQLALCHEMY_DATABASE_URI"], path)
     except BackupError as exc:
@@ -185,18 +172,9 @@ def backup_command(path: Path) -> None:
     click.echo(f"Backup written to {path} ({size:,} bytes, integrity ok).")
 
 
-def _add_feature_commands() -> None:
-    for module_name, attr in FEATURE_COMMANDS:
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name and module_name.startswith(exc.name):
-                continue  # feature not built yet
-            raise
-        main.add_command(getattr(module, attr))
-
-
-_add_feature_commands()
+#: Command groups of the features (each feature's ``cli.py``).
+for _command in (audit_command, campaigns_group, leads_group, users_group):
+    main.add_command(_command)
 
 if __name__ == "__main__":
     os.environ.setdefault("PYTHONUNBUFFERED", "1")

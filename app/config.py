@@ -13,7 +13,10 @@ import secrets
 from pathlib import Path
 from typing import Any
 
+from argon2 import profiles
 from flask import Flask
+
+from app.untrusted import mask_url
 
 #: Keys whose values are secrets: never written to the database, logs or pages.
 SECRET_KEYS = (
@@ -42,9 +45,27 @@ DEFAULTS: dict[str, Any] = {
     "RUN_MAX_ATTEMPTS": 3,
     "REAPER_INTERVAL_SECONDS": 30,
     "RUN_REQUEUE_GRACE_SECONDS": 30,  # a pending run not in the queue this long is resubmitted
-    "LOGIN_MAX_FAILURES": 5,
-    "LOGIN_LOCK_MINUTES": 15,
-    "LOGIN_IP_MAX_PER_10_MIN": 30,
+    "TRUSTED_PROXIES": 0,  # reverse proxies in front (X-Forwarded-For hops to trust)
+    # waitress (`pitchfast web` and `run`): connections held at once, idle seconds before one
+    # is closed. Half-sent requests hold a connection but no thread, so the limit is what
+    # hundreds of slow clients run into (waitress' own defaults: 100 and 120 s).
+    "WEB_CONNECTION_LIMIT": 1000,
+    "WEB_CHANNEL_TIMEOUT": 30,
+    # Sign-in throttling (app/auth/operations.py): failures within the window are free up
+    # to these counts, per account and per client address; after that each failure doubles
+    # the wait before the next try (1 s, 2 s, 4 s …) up to the cap. Never a hard lock, and
+    # never for an account on a device it signed in from before (the device cookie).
+    "LOGIN_ACCOUNT_FREE_FAILURES": 5,
+    "LOGIN_ADDRESS_FREE_FAILURES": 30,
+    "LOGIN_FAILURE_WINDOW_SECONDS": 3600,
+    "LOGIN_BACKOFF_CAP_SECONDS": 300,
+    "LOGIN_DEVICE_DAYS": 365,  # how long a browser stays a known device after a sign-in
+    "SESSION_IDLE_DAYS": 30,  # a session unused this long has ended (app/auth/sessions.py)
+    # Argon2id cost of new password hashes (argon2-cffi's production defaults; tests use the
+    # cheapest). Existing hashes keep verifying: each one carries its own parameters.
+    "PASSWORD_HASH_TIME_COST": profiles.RFC_9106_LOW_MEMORY.time_cost,
+    "PASSWORD_HASH_MEMORY_COST": profiles.RFC_9106_LOW_MEMORY.memory_cost,  # KiB
+    "PASSWORD_HASH_PARALLELISM": profiles.RFC_9106_LOW_MEMORY.parallelism,
     "MAX_CONTENT_LENGTH": 20 * 1024 * 1024,
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
@@ -128,15 +149,14 @@ def _derive(app: Flask) -> None:
 #: Settings that must be positive whole numbers.
 POSITIVE_INTS = (
     "WORKER_THREADS", "RUN_LEASE_SECONDS", "RUN_MAX_ATTEMPTS", "AUDIT_TIMEOUT_SECONDS",
-    "REAPER_INTERVAL_SECONDS", "LOGIN_MAX_FAILURES", "LOGIN_LOCK_MINUTES",
-    "LOGIN_IP_MAX_PER_10_MIN", "MAX_CONTENT_LENGTH", "SMTP_PORT",
+    "REAPER_INTERVAL_SECONDS", "LOGIN_ACCOUNT_FREE_FAILURES", "LOGIN_ADDRESS_FREE_FAILURES",
+    "LOGIN_FAILURE_WINDOW_SECONDS", "LOGIN_BACKOFF_CAP_SECONDS", "LOGIN_DEVICE_DAYS",
+    "SESSION_IDLE_DAYS",
+    "MAX_CONTENT_LENGTH", "SMTP_PORT", "PASSWORD_HASH_TIME_COST",
+    "PASSWORD_HASH_MEMORY_COST", "PASSWORD_HASH_PARALLELISM", "WEB_CONNECTION_LIMIT",
+    "WEB_CHANNEL_TIMEOUT",
 )
 BOOLEANS = ("HUEY_IMMEDIATE", "SMTP_STARTTLS", "SESSION_COOKIE_SECURE")
-
-
-def _safe_url(url: str) -> str:
-    """``url`` with any password masked, for error messages."""
-    return re.sub(r"(://[^/:@]*:)[^@/]*@", r"\1***@", str(url))
 
 
 def _check_secret_key(cfg: Any) -> None:
@@ -158,18 +178,18 @@ def _check_urls(cfg: Any) -> None:
     if not (sqlite_ok or pg_ok):
         raise ConfigError(
             "DATABASE_URL must be sqlite:////absolute/path.sqlite3 or "
-            f"postgresql://USER:PASSWORD@HOST:PORT/DB (got {_safe_url(cfg['DATABASE_URL'])!r})."
+            f"postgresql://USER:PASSWORD@HOST:PORT/DB (got {mask_url(cfg['DATABASE_URL'])})."
         )
     huey = str(cfg["HUEY_URL"])
     if not (re.match(r"^sqlite:///.+", huey) or re.match(r"^rediss?://[^/\s]+(/\d+)?/?$", huey)):
         raise ConfigError("HUEY_URL must be sqlite:///PATH or redis://HOST:PORT/DB "
-                          f"(got {_safe_url(huey)!r}).")
+                          f"(got {mask_url(huey)}).")
     if not str(cfg["STORAGE_URL"]).startswith("file://"):
         raise ConfigError("STORAGE_URL must be file:///PATH (the only storage backend so far).")
     base = str(cfg.get("PUBLIC_BASE_URL") or "")
     if not re.match(r"^https?://[^/\s]+(/\S*)?$", base):
         raise ConfigError("PUBLIC_BASE_URL must be the address people open, such as "
-                          f"https://pitch.example.com (got {base!r}).")
+                          f"https://pitch.example.com (got {mask_url(base)}).")
 
 
 def _check_numbers(cfg: Any) -> None:
@@ -179,6 +199,13 @@ def _check_numbers(cfg: Any) -> None:
             raise ConfigError(f"{name} must be a positive whole number (got {value!r}).")
     if cfg["SMTP_PORT"] > 65535:
         raise ConfigError(f"SMTP_PORT must be between 1 and 65535 (got {cfg['SMTP_PORT']}).")
+    if cfg["PASSWORD_HASH_MEMORY_COST"] < 8 * cfg["PASSWORD_HASH_PARALLELISM"]:
+        raise ConfigError("PASSWORD_HASH_MEMORY_COST must be at least 8 × "
+                          "PASSWORD_HASH_PARALLELISM (KiB, an Argon2 rule).")
+    proxies = cfg.get("TRUSTED_PROXIES")
+    if not isinstance(proxies, int) or isinstance(proxies, bool) or not 0 <= proxies <= 10:
+        raise ConfigError("TRUSTED_PROXIES must be the number of reverse proxies in front of "
+                          f"PitchFast, 0 to 10 (got {proxies!r}).")
     for name in BOOLEANS:
         if not isinstance(cfg.get(name), bool):
             raise ConfigError(f"{name} must be true or false (got {cfg.get(name)!r}).")

@@ -7,6 +7,7 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
 
+from app.extensions import db
 from app.models import InvalidTransition
 
 MESSAGES = {
@@ -22,7 +23,7 @@ MESSAGES = {
 }
 
 
-def _page(status: int, message: str | None = None):
+def _page(status: int, message: str | None = None) -> tuple[str, int]:
     text = message or MESSAGES.get(status, "Error")
     if request.headers.get("HX-Request") == "true":
         return render_template("errors/_message.html", status=status, message=text), status
@@ -40,23 +41,19 @@ def register(app: Flask) -> None:
     """Install handlers for HTTP errors, CSRF failures, bad transitions and crashes."""
 
     @app.errorhandler(CSRFError)
-    def csrf_error(e: CSRFError):
+    def csrf_error(e: CSRFError) -> tuple[str, int]:
         return _page(400, "Your form expired or was sent from elsewhere. Reload and try again.")
 
     @app.errorhandler(InvalidTransition)
-    def bad_transition(e: InvalidTransition):
-        from app.extensions import db
-
+    def bad_transition(e: InvalidTransition) -> tuple[str, int]:
         db.session.rollback()
         return _page(409, str(e))
 
     @app.errorhandler(IntegrityError)
-    def conflict(e: IntegrityError):
+    def conflict(e: IntegrityError) -> tuple[str, int]:
         # A unique constraint refused a write that raced another one (two people queuing
         # the same audit at once, say): nothing was saved, and saying so beats a crash
         # page. Any other constraint failure is a bug: logged in full, answered with 500.
-        from app.extensions import db
-
         db.session.rollback()
         if not _unique_violation(e):
             return crash(e)
@@ -66,18 +63,19 @@ def register(app: Flask) -> None:
                           "saved. Reload the page to see the current state and try again.")
 
     @app.errorhandler(HTTPException)
-    def http_error(e: HTTPException):
+    def http_error(e: HTTPException) -> tuple[str, int]:
         code = e.code or 500
-        message = MESSAGES.get(code) or e.description
+        # A description given on purpose (``abort(422, description=…)`` at the edge) says
+        # what was wrong; Werkzeug's stock descriptions give way to our short messages.
+        custom = e.description if e.description != type(e).description else None
+        message = custom or MESSAGES.get(code) or e.description
         if code == 413:
             limit_mb = (app.config.get("MAX_CONTENT_LENGTH") or 0) // (1024 * 1024)
             message = f"That file is too large (the limit is {limit_mb} MB)."
         return _page(code, message)
 
     @app.errorhandler(Exception)
-    def crash(e: Exception):
-        from app.extensions import db
-
+    def crash(e: Exception) -> tuple[str, int]:
         db.session.rollback()
         app.logger.exception("unhandled error on %s %s", request.method, request.path)
         return _page(500)

@@ -11,6 +11,7 @@ from typing import Any
 from flask import Response, current_app, request
 
 from app.config import SECRET_KEYS
+from app.untrusted import mask_urls
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -42,16 +43,19 @@ _factory_installed = False
 
 
 def _scrub(text: str) -> str:
+    """``text`` without configured secret values, and with URL credentials masked."""
     for value in _LOG_SECRETS:
         text = text.replace(value, "***")
-    return text
+    return mask_urls(text)
 
 
 def install_log_redaction(config: Mapping[str, Any]) -> None:
-    """Make every log record (from any logger, any thread) drop the configured secret values.
+    """Make every log record (from any logger, any thread) drop the configured secret values
+    and mask the credentials of any URL in it (:func:`app.untrusted.mask_urls`).
 
     Defence in depth behind ``app.jobs.redact``: even a careless ``log.warning(str(exc))``
-    cannot write the SMTP password or the secret key to the logs.
+    cannot write the SMTP password, the secret key or ``redis://:password@…`` to the logs,
+    and code that may not import the app (the audit engine) has its URLs masked too.
     """
     global _factory_installed
     for key in SECRET_KEYS:
@@ -68,12 +72,14 @@ def install_log_redaction(config: Mapping[str, Any]) -> None:
             message = record.getMessage()
         except Exception:  # a bad format string: leave it to the handler to report
             return record
-        if any(v in message for v in _LOG_SECRETS):
-            record.msg, record.args = _scrub(message), None
+        scrubbed = _scrub(message)
+        if scrubbed != message:
+            record.msg, record.args = scrubbed, None
         if record.exc_info and record.exc_info[1] is not None:
-            text = "".join(traceback.format_exception(*record.exc_info))
-            if any(v in text for v in _LOG_SECRETS):
-                record.exc_text = _scrub(text.rstrip("\n"))
+            text = "".join(traceback.format_exception(*record.exc_info)).rstrip("\n")
+            scrubbed = _scrub(text)
+            if scrubbed != text:
+                record.exc_text = scrubbed
         return record
 
     logging.setLogRecordFactory(factory)

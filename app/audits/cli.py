@@ -1,7 +1,8 @@
 """``pitchfast audit URL [--json] [--out DIR]``: audit one site from the command line.
 
-Exit 0 on a finished audit (whatever it found); exit 2 with a one-line reason when the
-audit could not run. ``run_cli_audit`` does the work without Flask, for tests.
+Exit 0 on a finished audit (whatever it found, a site that is down included); exit 2 with
+a one-line reason when the audit could not run. ``run_cli_audit`` does the work without
+Flask, for tests.
 """
 
 from __future__ import annotations
@@ -16,8 +17,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from app.audits.document import AuditResult
-from app.audits.engine import AuditEngine, EngineConfig
+from app.audits.engine import AuditEngine, AuditResult, EngineConfig
 
 log = logging.getLogger(__name__)
 ENV_TARGETS = "PITCHFAST_AUDIT_ALLOW_TARGETS"
@@ -48,6 +48,13 @@ def write_screenshots(result: AuditResult, out_dir: str | os.PathLike[str]) -> l
 
 def _summary(result: AuditResult) -> str:
     doc = result.document
+    if result.site_down:
+        down = doc.get("site_down") or {}
+        lines = [f"{doc.get('final_url') or doc['url']}  SITE DOWN ({down.get('kind')})  "
+                 f"({doc['timings'].get('total')} ms)",
+                 f"  {down.get('title')}", f"  {down.get('detail')}"]
+        lines += [f"  screenshot {s.name}" for s in result.screenshots if s.kind == "viewport"]
+        return "\n".join(lines)
     scores = doc["scores"] or {}
     lines = [
         f"{doc['final_url']}  overall {scores.get('overall')}  "
@@ -79,10 +86,10 @@ def run_cli_audit(
     finally:
         if own:
             engine.close()
-    if result.ok and out_dir:
+    if result.finished and out_dir:
         paths = write_screenshots(result, out_dir)
         result.document["screenshot_files"] = [str(p) for p in paths]
-    if not result.ok:
+    if not result.finished:
         if as_json:
             click.echo(json.dumps(result.document, indent=2, default=str))
         click.echo(f"audit failed: {result.status}: {result.document['error']}", err=True)

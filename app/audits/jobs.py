@@ -13,8 +13,10 @@ Steps of one attempt (each a short transaction or none at all):
 4. Screenshots are written through ``app.storage`` (temp file + rename: a retry just
    overwrites), each metadata row in its own short transaction, after a lease check.
 5. ``save`` (fenced, one transaction): audit row, findings (replaced by check id),
-   lead status/score/contacts, activity, run completion. A permanent error code is
-   saved on the audit the same way (never a score), then raised so the run shows it.
+   lead status/score/contacts, activity, run completion. A site that is down for every
+   visitor is a finished audit too (screenshots, evidence, no score). A permanent error
+   code is saved on the audit the same way (never a score), then raised so the run shows
+   it.
 """
 
 from __future__ import annotations
@@ -25,13 +27,16 @@ from typing import Any
 from flask import current_app
 from sqlalchemy.exc import OperationalError
 
-from app.audits import results, service
-from app.audits.document import AuditError, AuditResult, is_transient
-from app.audits.netguard import TargetError
+from app import activity
+from app.activity import Actor
+from app.audits import results
+from app.audits.engine import AuditError, AuditResult, TargetError, is_transient
+from app.audits.operations import AuditRequestError
 from app.extensions import db
 from app.jobs import registry
 from app.jobs.context import RunContext
-from app.models import Lead, Run
+from app.models import Lead, Run, User
+from app.settings import queries as settings_queries
 
 log = logging.getLogger(__name__)
 #: Engine timing keys logged as phases, in this order (others follow).
@@ -42,7 +47,7 @@ def classify(exc: BaseException) -> tuple[str, bool]:
     """(error code, transient?) for an exception raised by the handler."""
     if isinstance(exc, AuditError):
         return exc.code, is_transient(exc.code)
-    if isinstance(exc, TargetError | service.AuditRequestError):
+    if isinstance(exc, TargetError | AuditRequestError):
         return exc.code, False
     if isinstance(exc, OperationalError):
         return "database_busy", True
@@ -60,17 +65,21 @@ def _begin(ctx: RunContext, url: str) -> tuple[int, int | None, dict[str, Any]]:
     with ctx.fenced():
         lead = db.session.get(Lead, ctx.subject_id) if ctx.subject_type == "lead" else None
         if ctx.subject_type == "lead" and lead is None:
-            raise service.AuditRequestError("lead_missing", "The lead no longer exists.")
+            raise AuditRequestError("lead_missing", "The lead no longer exists.")
         audit = results.begin_audit(ctx.run_id, lead.id if lead else None, url)
         details = {"business_name": lead.business_name, "address": lead.address,
                    "city": lead.city, "phone": lead.phone} if lead else {}
+        # The agency's country reads phone numbers written without +country (settings).
+        details["region"] = settings_queries.get("default_region") or None
         ids = (audit.id, lead.id if lead else None, details)
     return ids
 
 
 def _engine_audit(url: str, lead: dict[str, Any]) -> AuditResult:
-    """Run the engine (imported lazily: the web process never loads Playwright)."""
-    from app.audits.engine import config_from_mapping, get_engine
+    """Run the engine in the worker's shared Chromium."""
+    # Imported here, not at the top: the web process imports this module (the Runs page
+    # lists handlers) and must never load Playwright.
+    from app.audits.engine.runner import config_from_mapping, get_engine
 
     config = current_app.config
     engine = get_engine(config_from_mapping(config))
@@ -85,6 +94,13 @@ def _log_timings(ctx: RunContext, timings: dict[str, Any]) -> None:
         value = timings.get(name)
         if isinstance(value, int | float):
             ctx.log(f"{name} ({int(value)} ms)", duration_ms=int(value))
+
+
+def _requester(run_id: int) -> Actor:
+    """Who asked for this run: the finished audit is credited to them (else the system)."""
+    run = db.session.get(Run, run_id)
+    user = db.session.get(User, run.created_by_id) if run and run.created_by_id else None
+    return Actor.of_user(user) if user else activity.SYSTEM
 
 
 def _store_screenshots(ctx: RunContext, audit_id: int, result: AuditResult) -> dict[str, Any]:
@@ -107,26 +123,31 @@ def run_audit(ctx: RunContext) -> dict[str, Any]:
     result = _engine_audit(url, lead_details)
     _log_timings(ctx, result.document.get("timings") or {})
     ctx.check_lease()
-    if not result.ok and result.transient:
+    if not result.finished and result.transient:
         raise AuditError(result.status, str(result.document.get("error") or ""))
     with ctx.phase("save"):
-        shots = _store_screenshots(ctx, audit_id, result) if result.ok else {}
+        shots = _store_screenshots(ctx, audit_id, result) if result.finished else {}
         with ctx.fenced():
             lead = db.session.get(Lead, lead_id) if lead_id else None
             if lead_id and lead is None:  # deleted while the browser worked (audit went too)
-                raise service.AuditRequestError("lead_missing", "The lead no longer exists.")
+                raise AuditRequestError("lead_missing", "The lead no longer exists.")
             audit = results.begin_audit(ctx.run_id, lead_id, url)
             results.record_result(audit, lead, result.document, shots,
-                                  user_id=db.session.get(Run, ctx.run_id).created_by_id)
+                                  _requester(ctx.run_id))
             summary = {"audit_id": audit.id, "status": result.status, "score": audit.score,
                        "opportunity": audit.opportunity, "final_url": audit.final_url,
                        "checks": len(result.document.get("checks") or []),
                        "screenshots": len(shots)}
-            if result.ok:
+            if result.site_down:
+                summary["site_down"] = (result.document.get("site_down") or {}).get("kind")
+            if result.finished:
                 ctx.complete(summary)
-    if not result.ok:
+    if not result.finished:
         # Saved with its error above; raising marks the run failed (no retry) with the code.
         raise AuditError(result.status, str(result.document.get("error") or ""))
-    ctx.log(f"score {summary['score']}, opportunity {summary['opportunity']}, "
-            f"{summary['checks']} checks, {summary['screenshots']} images")
+    if result.site_down:
+        ctx.log(f"site down: {results.site_down_summary(result.document)}"[:500])
+    else:
+        ctx.log(f"score {summary['score']}, opportunity {summary['opportunity']}, "
+                f"{summary['checks']} checks, {summary['screenshots']} images")
     return summary

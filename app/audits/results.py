@@ -1,8 +1,10 @@
 """Saving an audit's outcome: the audit row, its findings, screenshots and the lead.
 
 ``app.audits.jobs`` calls these inside its lease-fenced transactions; they flush, never
-commit. Idempotent: the audit row is keyed by run id, findings are replaced by check id,
-screenshots are overwritten under stable keys, so a re-executed run leaves one audit.
+commit, and record their activity (a finished audit is credited to the actor who asked
+for it; a failure to the system). Idempotent: the audit row is keyed by run id, findings
+are replaced by check id, screenshots are overwritten under stable keys, so a re-executed
+run leaves one audit.
 """
 
 from __future__ import annotations
@@ -13,7 +15,15 @@ from typing import Any
 from sqlalchemy import select
 
 from app import activity, storage
-from app.audits.document import ERROR_CODES, Screenshot, error_message
+from app.activity import Actor
+from app.audits.engine.document import (
+    ERROR_CODES,
+    SITE_DOWN,
+    SITE_DOWN_KINDS,
+    Screenshot,
+    error_message,
+)
+from app.audits.engine.scoring import SITE_DOWN_OPPORTUNITY
 from app.extensions import db
 from app.models import Audit, AuditStatus, Finding, Lead, LeadStatus, Run, transition
 from app.models.base import utcnow
@@ -95,22 +105,38 @@ def fill_contacts(lead: Lead, contacts: dict[str, Any]) -> list[str]:
 
     Returns the names of the fields filled.
     """
-    filled = []
+    filled: list[str] = []
     if not (lead.email or "").strip():
         email = _best(contacts.get("emails") or [], EMAIL_PRIORITY, lead.domain)
         if email and len(email) <= 254:
-            lead.email, _ = email, filled.append("email")
+            lead.email = email
+            filled.append("email")
     if not (lead.phone or "").strip():
         phone = _best(contacts.get("phones") or [], PHONE_PRIORITY, None)
         if phone and len(phone) <= 64:
-            lead.phone, _ = phone, filled.append("phone")
+            lead.phone = phone
+            filled.append("phone")
     return filled
 
 
+def site_down_summary(document: dict[str, Any]) -> str:
+    """One line for a site-down audit: its title, then the evidence sentence."""
+    found = document.get("site_down")
+    down: dict[str, Any] = found if isinstance(found, dict) else {}
+    title = str(down.get("title") or SITE_DOWN_KINDS.get(str(down.get("kind")), "Site down"))
+    detail = str(down.get("detail") or "")
+    return f"{title}. {detail}".strip()[:500]
+
+
 def record_result(audit: Audit, lead: Lead | None, document: dict[str, Any],
-                  shots: dict[str, dict[str, Any]], user_id: int | None = None) -> Audit:
-    """Save a finished audit (``status`` ok or a permanent error code) and update its lead."""
+                  shots: dict[str, dict[str, Any]], actor: Actor) -> Audit:
+    """Save a finished audit (``status`` ok, site_down, or a permanent error code) and
+    update its lead; ``actor`` (who asked for the audit) is credited with the
+    "audit.finished" activity. A site that is down is a finished audit without a score and
+    with the highest opportunity: the lead shows *site down*."""
     status = str(document.get("status") or "internal_error")
+    if status == SITE_DOWN:
+        return _record_site_down(audit, lead, document, shots, actor)
     ok = status == "ok"
     scores = _scores(document)
     audit.status = AuditStatus.SUCCEEDED if ok else AuditStatus.FAILED
@@ -142,12 +168,45 @@ def record_result(audit: Audit, lead: Lead | None, document: dict[str, Any],
     if lead.latest_audit_id is None or lead.latest_audit_id <= audit.id:
         lead.score, lead.opportunity = audit.score, audit.opportunity
         lead.latest_audit_id, lead.audited_at = audit.id, audit.finished_at
+        lead.site_down = False
     filled = fill_contacts(lead, audit.contacts)
     summary = f"Audited {lead.business_name}: score {audit.score}, {count} checks"
     if filled:
         summary += f"; filled {' and '.join(filled)} from the site"
-    activity.record("audit.finished", summary, user_id=user_id, subject_type="lead",
-                    subject_id=lead.id, campaign_id=lead.campaign_id)
+    activity.record(actor, "audit.finished", summary, subject=("lead", lead.id),
+                    campaign_id=lead.campaign_id)
+    return audit
+
+
+def _record_site_down(audit: Audit, lead: Lead | None, document: dict[str, Any],
+                      shots: dict[str, dict[str, Any]], actor: Actor) -> Audit:
+    """A finished audit of a site that is broken for every visitor: no score, no findings,
+    the evidence and screenshots; the lead is audited, flagged site down, top opportunity."""
+    audit.status = AuditStatus.SITE_DOWN
+    audit.final_url = (document.get("final_url") or None) and str(document["final_url"])[:2048]
+    http_status = document.get("http_status")
+    audit.http_status = http_status if isinstance(http_status, int) else None
+    audit.error_code = audit.error_message = None
+    audit.rubric_version = str(document.get("rubric_version") or "")[:20] or None
+    audit.score, audit.opportunity = None, SITE_DOWN_OPPORTUNITY
+    audit.scores, audit.metrics, audit.contacts = {}, {}, {}
+    audit.timings = document.get("timings") or {}
+    audit.screenshots = shots
+    audit.snapshot = {**document, "screenshots": list(shots.values())} if shots else document
+    audit.finished_at = utcnow()
+    _replace_findings(audit, [])
+    if lead is None:
+        return audit
+    summary = site_down_summary(document)
+    if _settle(lead, LeadStatus.AUDITED):
+        lead.status_reason = None
+    if lead.latest_audit_id is None or lead.latest_audit_id <= audit.id:
+        lead.score, lead.opportunity = None, SITE_DOWN_OPPORTUNITY
+        lead.latest_audit_id, lead.audited_at = audit.id, audit.finished_at
+        lead.site_down = True
+    activity.record(actor, "audit.finished",
+                    f"Audited {lead.business_name}: site down. {summary}"[:500],
+                    subject=("lead", lead.id), campaign_id=lead.campaign_id)
     return audit
 
 
@@ -174,8 +233,9 @@ def _lead_failed(lead: Lead, message: str) -> None:
         return  # moved on by a person meanwhile: leave it alone
     lead.status_reason = message[:500]
     if _settle(lead, LeadStatus.AUDIT_FAILED):
-        activity.record("audit.failed", f"Audit of {lead.business_name} failed: {message}"[:500],
-                        subject_type="lead", subject_id=lead.id, campaign_id=lead.campaign_id)
+        activity.record(activity.SYSTEM, "audit.failed",
+                        f"Audit of {lead.business_name} failed: {message}"[:500],
+                        subject=("lead", lead.id), campaign_id=lead.campaign_id)
 
 
 def failure_messages(code: str, detail: str | None, attempts: int = 1) -> tuple[str, str]:

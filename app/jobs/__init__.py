@@ -1,14 +1,19 @@
-"""Background jobs: Huey carries run ids; the runs table is the truth (RELIABILITY.md §2).
+"""Background jobs: Huey carries run ids; the runs table is the truth (docs/reliability.md).
 
-Public API::
+Public API (an operation creates the run and never commits; whoever commits hands it over)::
 
     from app.jobs import runs
     run = runs.create("audit", subject=("lead", lead.id), payload={...})   # flushes
-    db.session.commit()
-    runs.submit([run.id])          # enqueue only after the commit that created the run
+    runs.submit_after_commit([run.id])   # enqueued once the caller's commit succeeds
 
-Handlers are registered with :func:`app.jobs.registry.handler` and get a
-:class:`app.jobs.context.RunContext` (payload, log lines, heartbeat, fenced writes).
+Handlers are registered with :func:`app.jobs.registry.handler` in a feature's ``jobs.py``
+(imported by the app factory) and get a :class:`app.jobs.context.RunContext` (payload,
+log lines, heartbeat, fenced writes).
+
+Modules, lowest first: ``redact``, ``queue`` (the Huey instance; given the executor by the
+factory), ``registry``, ``context``, ``dispatch`` (submit now or after commit), ``reaper``,
+``runs`` (the lifecycle, the module callers use), ``worker`` (consumer and reaper thread),
+``builtin`` (the ``noop`` and ``sleep`` kinds).
 
 How a run survives crashes:
 

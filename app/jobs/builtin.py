@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from app.activity import SYSTEM, record
 from app.jobs.context import RunContext
 from app.jobs.registry import handler
 
@@ -24,8 +25,6 @@ def sleep(ctx: RunContext) -> dict[str, Any]:
     row) is written with the completion in one fenced transaction and deliberately not
     de-duplicated, so a second execution would show up as a second row.
     """
-    from app.activity import record
-
     seconds = float(ctx.payload.get("seconds", 1))
     with ctx.phase("sleep"):
         deadline = time.monotonic() + seconds
@@ -33,7 +32,7 @@ def sleep(ctx: RunContext) -> dict[str, Any]:
             time.sleep(0.05)
             ctx.check_lease()
     with ctx.fenced():
-        record("sleep.done", f"run {ctx.run_id} attempt {ctx.attempt}",
-               subject_type="run", subject_id=ctx.run_id)
+        record(SYSTEM, "sleep.done", f"run {ctx.run_id} attempt {ctx.attempt}",
+               subject=("run", ctx.run_id))
         ctx.complete({"slept": seconds, "attempt": ctx.attempt})
     return {"slept": seconds}

@@ -1,6 +1,6 @@
 """What a handler gets while it runs: payload, logging, heartbeat and fenced writes.
 
-Rules for handlers (RELIABILITY.md §2 and §5):
+Rules for handlers (docs/reliability.md, crash-safe jobs):
 
 * never keep a database transaction open across slow work (network, browser): every
   ``ctx`` method below commits its own short transaction;
@@ -18,12 +18,13 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 from flask import Flask
-from sqlalchemy import update
+from sqlalchemy import CursorResult, update
 
 from app.extensions import db
+from app.jobs.redact import redact
 from app.models import Run, RunLog, RunStatus
 from app.models.base import utcnow
 
@@ -70,7 +71,7 @@ class RunContext:
         stmt = self._fence_stmt(
             heartbeat_at=now, lease_expires_at=now + timedelta(seconds=self.lease_seconds)
         )
-        return db.session.execute(stmt).rowcount == 1
+        return cast("CursorResult[Any]", db.session.execute(stmt)).rowcount == 1
 
     def renew(self) -> bool:
         """Extend the lease (one short transaction); False once it has been lost."""
@@ -142,8 +143,6 @@ class RunContext:
 
         Inside :meth:`fenced` the line joins the fenced transaction instead.
         """
-        from app.jobs.redact import redact
-
         line = RunLog(
             run_id=self.run_id,
             attempt=self.attempt,

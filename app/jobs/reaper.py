@@ -8,13 +8,15 @@ meantime is left alone, and two reapers at once do no harm (only one should run:
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any, cast
 
 from flask import current_app
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import CursorResult, func, or_, select, update
 
 from app.extensions import db
 from app.jobs import registry
-from app.jobs.runs import call_final_failure, submit
+from app.jobs.dispatch import submit
+from app.jobs.queue import queued_run_ids
 from app.models import Run, RunLog, RunStatus
 from app.models.base import utcnow
 
@@ -38,13 +40,15 @@ def reap(now: datetime | None = None) -> dict[str, int]:
             .where(Run.lease_token == row.lease_token, Run.lease_expires_at < now)
             .execution_options(synchronize_session=False)
         )
+        values: dict[str, Any]
         cleared = {"lease_token": None, "lease_expires_at": None, "worker_id": None}
         if row.attempt < row.max_attempts:
             values = {"status": RunStatus.PENDING, "not_before": None, "enqueued_at": None}
         else:
             values = {"status": RunStatus.DEAD, "finished_at": now, "error": msg,
                       "error_code": "lease_expired"}
-        if db.session.execute(base.values(**cleared, **values)).rowcount != 1:
+        result = cast("CursorResult[Any]", db.session.execute(base.values(**cleared, **values)))
+        if result.rowcount != 1:
             continue
         db.session.add(RunLog(run_id=row.id, attempt=row.attempt, level="warning", message=msg))
         if values["status"] == RunStatus.PENDING:
@@ -53,7 +57,8 @@ def reap(now: datetime | None = None) -> dict[str, int]:
         else:
             run = db.session.get(Run, row.id, populate_existing=True)
             if run is not None:
-                call_final_failure(registry.HANDLERS.get(row.kind), run, "lease_expired", msg)
+                h = registry.HANDLERS.get(row.kind)
+                registry.call_final_failure(h, run, "lease_expired", msg)
             counts["dead"] += 1
     db.session.commit()
     resubmit = sorted(set(requeue) | set(_lost_runs(now)))
@@ -64,8 +69,6 @@ def reap(now: datetime | None = None) -> dict[str, int]:
 def _lost_runs(now: datetime) -> list[int]:
     """Pending, due runs handed over more than a grace period ago that Huey no longer holds
     (never enqueued, queue was down, or a killed consumer took the task with it)."""
-    from app.jobs.queue import queued_run_ids
-
     grace = timedelta(seconds=int(current_app.config.get("RUN_REQUEUE_GRACE_SECONDS", 30)))
     rows = db.session.execute(
         select(Run.id, Run.enqueued_at)

@@ -7,11 +7,8 @@ import re
 from flask import current_app, has_app_context
 
 from app.config import SECRET_KEYS
+from app.untrusted import mask_urls
 
-#: ``scheme://user:pass@host`` (also ``redis://:pass@host`` and passwords holding ``@``).
-_URL_CREDENTIALS = re.compile(
-    r"(?P<scheme>\b[a-z][a-z0-9+.-]*://)[^/?#\s@]*(?:@[^/?#\s@]*)*@", re.I
-)
 #: ``password=…``, ``SMTP_PASSWORD: …``, ``"api_key": "…"``, ``token=…`` pairs.
 _KEY_VALUE = re.compile(
     r"(?i)(?P<key>[a-z0-9_.-]*(?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key)"
@@ -24,7 +21,7 @@ MASK = "***"
 
 def redact(text: object) -> str:
     """Remove configured secret values, URL credentials and ``password=…`` pairs."""
-    out = _URL_CREDENTIALS.sub(rf"\g<scheme>{MASK}@", str(text))
+    out = mask_urls(str(text))
     out = _KEY_VALUE.sub(rf"\g<key>\g<sep>{MASK}", out)
     out = _AUTH_HEADER.sub(rf"\1 {MASK}", out)
     if has_app_context():
@@ -33,3 +30,4 @@ def redact(text: object) -> str:
             if value and len(str(value)) >= 6:
                 out = out.replace(str(value), MASK)
     return out
+

@@ -1,18 +1,24 @@
-"""Run kinds and their handlers."""
+"""Run kinds and their handlers.
+
+A feature registers its kinds with :func:`handler` in its ``jobs.py``; the app factory
+imports every such module by name, so every process (web, worker, CLI, tests) knows
+every kind before the first run is created or executed.
+"""
 
 from __future__ import annotations
 
-import importlib
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+from app.extensions import db
 
 if TYPE_CHECKING:
     from app.jobs.context import RunContext
     from app.models import Run
 
-#: Modules that register handlers; imported when the worker (or a test) starts.
-HANDLER_MODULES = ("app.jobs.builtin", "app.audits.jobs")
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -56,20 +62,20 @@ def handler(
     return register
 
 
-def load_handlers() -> None:
-    """Import every handler module (idempotent)."""
-    for name in HANDLER_MODULES:
-        try:
-            importlib.import_module(name)
-        except ModuleNotFoundError as exc:  # a feature module not built yet
-            if not (exc.name and name.startswith(exc.name)):
-                raise
-
-
 def get(kind: str) -> Handler:
     """The handler for ``kind``; KeyError with a clear message otherwise."""
-    load_handlers()
     try:
         return HANDLERS[kind]
     except KeyError:
         raise KeyError(f"no handler registered for run kind {kind!r}") from None
+
+
+def call_final_failure(h: Handler | None, run: Run, code: str, message: str) -> None:
+    """Call the handler's ``on_final_failure`` in a savepoint; its own bug is only logged."""
+    if h is None or h.on_final_failure is None:
+        return
+    try:
+        with db.session.begin_nested():
+            h.on_final_failure(run, code, message)
+    except Exception:
+        log.exception("on_final_failure of %s failed for run %s", h.kind, run.id)

@@ -1,4 +1,8 @@
-"""Run lifecycle: create, submit after commit, claim, execute, retry, cancel, reap."""
+"""Run lifecycle: create, submit after commit, claim, execute, retry, cancel, reap.
+
+The module callers import: :func:`submit`, :func:`submit_after_commit` (from
+:mod:`app.jobs.dispatch`) and :func:`reap` (from :mod:`app.jobs.reaper`) are re-exported here.
+"""
 
 from __future__ import annotations
 
@@ -9,15 +13,19 @@ import secrets
 import socket
 import threading
 from collections.abc import Sequence
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import timedelta
+from typing import Any, cast
 
 from flask import current_app
-from sqlalchemy import or_, select, update
+from sqlalchemy import CursorResult, func, or_, select, update
 
 from app.extensions import db
 from app.jobs import registry
 from app.jobs.context import Heartbeat, LeaseLost, RunContext
+from app.jobs.dispatch import submit as submit
+from app.jobs.dispatch import submit_after_commit as submit_after_commit
+from app.jobs.queue import enqueue
+from app.jobs.reaper import reap as reap
 from app.jobs.redact import redact
 from app.models import InvalidTransition, Run, RunLog, RunStatus, transition
 from app.models.base import utcnow
@@ -28,6 +36,8 @@ RETRYABLE = (RunStatus.FAILED, RunStatus.DEAD, RunStatus.CANCELED)
 #: Pending or running: at most one such run per kind and subject (a partial unique index).
 ACTIVE = (RunStatus.PENDING, RunStatus.RUNNING)
 CANCELABLE = ACTIVE
+#: The log line of a manual retry; its attempt number starts a fresh round of backoff.
+RETRY_REQUESTED = "retry requested"
 
 
 def create(
@@ -54,34 +64,6 @@ def create(
     db.session.add(run)
     db.session.flush()
     return run
-
-
-def submit(run_ids: list[int], delay: float | None = None) -> int:
-    """Hand committed runs to Huey, then record when. Call only after the commit.
-
-    Returns how many reached the queue. When the queue is unreachable the runs stay
-    pending with ``enqueued_at`` NULL and a log line; the reaper hands them over later.
-    """
-    from app.jobs.queue import enqueue
-
-    sent: list[int] = []
-    for run_id in run_ids:
-        if not enqueue(run_id, delay=delay):
-            break  # the queue is down: don't wait on it once per run
-        sent.append(run_id)
-    missed = run_ids[len(sent):]
-    try:
-        if sent:
-            stmt = update(Run).where(Run.id.in_(sent)).values(enqueued_at=utcnow())
-            db.session.execute(stmt.execution_options(synchronize_session=False))
-        for run_id in missed[:100]:
-            db.session.add(RunLog(run_id=run_id, level="warning",
-                                  message="job queue unreachable; the reaper will retry"))
-        db.session.commit()
-    except Exception:  # bookkeeping only: the reaper recovers either way
-        db.session.rollback()
-        log.exception("could not record the enqueue of runs %s", run_ids[:20])
-    return len(sent)
 
 
 def claim(run_id: int, lease_seconds: int) -> tuple[Run, str] | None:
@@ -111,7 +93,7 @@ def claim(run_id: int, lease_seconds: int) -> tuple[Run, str] | None:
         .execution_options(synchronize_session=False)
     )
     try:
-        claimed = db.session.execute(stmt).rowcount == 1
+        claimed = cast("CursorResult[Any]", db.session.execute(stmt)).rowcount == 1
         db.session.commit()
     except BaseException:
         db.session.rollback()
@@ -160,7 +142,7 @@ def execute(run_id: int) -> str:
     except Exception as exc:  # the run records it; the worker carries on
         db.session.rollback()
         code, transient = _classify(h, exc)
-        return _fail(ctx, h, code, str(exc) or type(exc).__name__, transient)
+        return _fail(ctx, h, code, _message(exc), transient)
     ctx.log("succeeded")
     return "succeeded"
 
@@ -174,27 +156,31 @@ def _classify(h: registry.Handler, exc: BaseException) -> tuple[str, bool]:
     return str(code or "error")[:40], bool(transient)
 
 
+def _message(exc: BaseException) -> str:
+    """What went wrong, without the code the run records beside it: exceptions written for
+    people carry ``message`` (``str()`` of an AuditError repeats its code in front)."""
+    message = getattr(exc, "message", None)
+    return message if isinstance(message, str) and message else (str(exc) or type(exc).__name__)
+
+
+def _round_attempt(run: Run) -> int:
+    """The attempt's number within its round: a manual retry starts a new round, whose
+    backoff starts again at ~10 s (the run's attempt count goes on from where it was)."""
+    retried_at = db.session.scalar(
+        select(func.max(RunLog.attempt)).where(RunLog.run_id == run.id,
+                                               RunLog.message == RETRY_REQUESTED)
+    )
+    return max(run.attempt - (retried_at or 0), 1)
+
+
 def _reschedule_if_early(run_id: int) -> None:
     """A delayed task that arrived before ``not_before``: put it back for later."""
-    from app.jobs.queue import enqueue
-
     row = db.session.execute(
         select(Run.status, Run.not_before).where(Run.id == run_id)
     ).one_or_none()
     db.session.rollback()
     if row and row.status == RunStatus.PENDING and row.not_before and row.not_before > utcnow():
         enqueue(run_id, delay=(row.not_before - utcnow()).total_seconds() + 0.5)
-
-
-def call_final_failure(h: registry.Handler | None, run: Run, code: str, message: str) -> None:
-    """Call the handler's ``on_final_failure`` in a savepoint; its own bug is only logged."""
-    if h is None or h.on_final_failure is None:
-        return
-    try:
-        with db.session.begin_nested():
-            h.on_final_failure(run, code, message)
-    except Exception:
-        log.exception("on_final_failure of %s failed for run %s", h.kind, run.id)
 
 
 def _fail(
@@ -210,7 +196,7 @@ def _fail(
             run.error, run.error_code = message, code[:40]
             run.lease_token, run.lease_expires_at, run.worker_id = None, None, None
             if transient and run.attempt < run.max_attempts:
-                delay = backoff_seconds(run.attempt)
+                delay = backoff_seconds(_round_attempt(run))
                 run.status = RunStatus.PENDING
                 run.not_before = now + timedelta(seconds=delay)
                 run.enqueued_at = None
@@ -220,7 +206,7 @@ def _fail(
                 run.finished_at = now
                 if run.started_at:
                     run.duration_ms = int((now - run.started_at).total_seconds() * 1000)
-                call_final_failure(h, run, code, message)
+                registry.call_final_failure(h, run, code, message)
                 status = run.status.value
             ctx.log(f"{code}: {message}", level="error")
             if status == "retry":
@@ -256,10 +242,9 @@ def active_runs(kind: str, subject_type: str, subject_ids: Sequence[int]) -> dic
 
 
 def retry(run: Run) -> None:
-    """Manual retry of a failed, dead or canceled run: back to pending with fresh attempts.
-
-    The caller commits, then calls :func:`submit`.
-    """
+    """Manual retry of a failed, dead or canceled run: back to pending with fresh attempts
+    (flushed by the caller; :func:`app.runs.operations.retry` also hands it to the queue
+    after the commit)."""
     _lock(run)
     if run.status not in RETRYABLE:
         raise InvalidTransition(f"Only failed, dead or canceled runs can be retried "
@@ -280,7 +265,7 @@ def retry(run: Run) -> None:
     run.max_attempts = run.attempt + max(fresh, 1)
     run.not_before = run.error = run.error_code = run.finished_at = None
     run.enqueued_at = run.worker_id = run.lease_token = run.lease_expires_at = None
-    db.session.add(RunLog(run_id=run.id, attempt=run.attempt, message="retry requested"))
+    db.session.add(RunLog(run_id=run.id, attempt=run.attempt, message=RETRY_REQUESTED))
 
 
 def cancel(run: Run) -> None:
@@ -296,11 +281,4 @@ def cancel(run: Run) -> None:
     db.session.add(RunLog(run_id=run.id, attempt=run.attempt, level="warning",
                           message="canceled"))
     h = registry.HANDLERS.get(run.kind)
-    call_final_failure(h, run, "canceled", "canceled by a person")
-
-
-def reap(now: datetime | None = None) -> dict[str, int]:
-    """Recover expired leases and resubmit lost runs (see :mod:`app.jobs.reaper`)."""
-    from app.jobs.reaper import reap as _reap
-
-    return _reap(now)
+    registry.call_final_failure(h, run, "canceled", "canceled by a person")

@@ -1,5 +1,8 @@
-"""Campaigns and leads: the domain logic (services, import/export, search, bulk actions).
+"""Leads: the logic behind the leads pages and ``pitchfast leads``.
 
-Functions here take explicit arguments, flush but never commit; routes, jobs and the
-CLI call them and commit at their boundary.
+``operations`` writes (add, edit, status, bulk actions, import: flush, never commit,
+record the activity), ``queries`` reads (the loader, the lead page, the list, the
+export); ``search`` builds the list's filter, ``importer`` classifies a CSV file's rows
+(``csvfile`` reads it, ``columns`` maps it), ``normalize`` cleans values, ``dnc`` checks
+the do-not-contact list and ``search_index`` keeps the full-text index in step.
 """

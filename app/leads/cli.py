@@ -1,4 +1,4 @@
-"""``pitchfast campaigns …`` and ``pitchfast leads …`` commands."""
+"""``pitchfast leads …`` commands: CSV import with a report, CSV export."""
 
 from __future__ import annotations
 
@@ -7,49 +7,26 @@ from pathlib import Path
 import click
 from flask import current_app
 from flask.cli import AppGroup, with_appcontext
-from sqlalchemy import select
 
+from app import activity
+from app.campaigns.queries import find_campaign
 from app.extensions import db
+from app.leads.columns import detect_mapping
+from app.leads.csvfile import CsvRefused, read_csv
+from app.leads.importer import classify
+from app.leads.normalize import InvalidValue
+from app.leads.operations import import_leads
+from app.leads.queries import iter_csv
+from app.models import Campaign
 
-campaigns_group = AppGroup("campaigns", help="Manage campaigns.")
 leads_group = AppGroup("leads", help="Import and export leads.")
 
 
-def _campaign(slug: str):
-    from app.models import Campaign
-
-    campaign = db.session.scalar(select(Campaign).where(Campaign.slug == slug))
+def _campaign(slug: str) -> Campaign:
+    campaign = find_campaign(slug)
     if campaign is None:
         raise click.ClickException(f"No campaign with slug {slug!r}.")
     return campaign
-
-
-@campaigns_group.command("create")
-@click.argument("name")
-@click.option("--slug", default=None, help="URL name (derived from NAME when omitted).")
-@click.option("--niche", default="")
-@with_appcontext
-def campaigns_create(name: str, slug: str | None, niche: str) -> None:
-    """Create a campaign called NAME."""
-    from app.leads.campaigns import CampaignError, create_campaign
-
-    try:
-        campaign = create_campaign(name, slug, niche=niche)
-        db.session.commit()
-    except CampaignError as exc:
-        db.session.rollback()
-        raise click.ClickException(str(exc)) from None
-    click.echo(f"Created campaign {campaign.name} ({campaign.slug}).")
-
-
-@campaigns_group.command("list")
-@with_appcontext
-def campaigns_list() -> None:
-    """List campaigns with their lead counts."""
-    from app.leads.campaigns import list_campaigns
-
-    for campaign, n in list_campaigns(include_archived=True):
-        click.echo(f"{campaign.slug}\t{campaign.status.value}\t{n} leads\t{campaign.name}")
 
 
 @leads_group.command("import")
@@ -59,10 +36,6 @@ def campaigns_list() -> None:
 @with_appcontext
 def leads_import(file: Path, slug: str, dry_run: bool) -> None:
     """Import leads from a CSV FILE (columns detected from the header line)."""
-    from app.leads.csvfile import CsvRefused, read_csv
-    from app.leads.importer import classify, detect_mapping, run_import
-    from app.leads.normalize import InvalidValue
-
     campaign = _campaign(slug)
     limit = int(
         current_app.config.get("LEADS_IMPORT_MAX_BYTES") or current_app.config["MAX_CONTENT_LENGTH"]
@@ -76,7 +49,7 @@ def leads_import(file: Path, slug: str, dry_run: bool) -> None:
             report = classify(campaign, parsed, mapping, file.name)
             db.session.rollback()
         else:
-            report = run_import(campaign, parsed, mapping, file.name)
+            report = import_leads(campaign, parsed, mapping, file.name, actor=activity.SYSTEM)
             db.session.commit()
     except (CsvRefused, InvalidValue) as exc:
         db.session.rollback()
@@ -113,8 +86,6 @@ def leads_import(file: Path, slug: str, dry_run: bool) -> None:
 @with_appcontext
 def leads_export(slug: str, out: Path | None) -> None:
     """Export a campaign's leads as CSV (formula cells neutralised)."""
-    from app.leads.export import iter_csv
-
     campaign = _campaign(slug)
     if out is None:
         for line in iter_csv(campaign.id):

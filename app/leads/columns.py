@@ -94,6 +94,7 @@ def detect_mapping(headers: list[str]) -> dict[str, int | None]:
                     else any(a in h.split() or h.startswith(a) for a in aliases if len(a) > 3)
                 )
                 if hit:
-                    mapping[fieldname], _ = i, taken.add(i)
+                    mapping[fieldname] = i
+                    taken.add(i)
                     break
     return mapping

@@ -1,5 +1,10 @@
 """Reading an uploaded spreadsheet export: refuse what is not CSV, detect the encoding
-and the separator, and yield records with the line number each one starts on."""
+and the separator, and yield records with the line number each one starts on.
+
+A file is refused as a whole when a record has more than :data:`MAX_COLUMNS` columns or
+a cell holds more than :data:`MAX_CELL` characters, naming the line and column: a
+200,000-column file would otherwise cost every later step (the mapping page puts every
+column in each of its selects) time and memory out of all proportion to its size."""
 
 from __future__ import annotations
 
@@ -25,6 +30,10 @@ MAGIC = (
     (b"\x89PNG", "a PNG image"),
     (b"\xff\xd8\xff", "a JPEG image"),
 )
+#: Most columns a record may have (a lead has 9 fields; the rest are kept as extras).
+MAX_COLUMNS = 100
+#: Most characters a cell may hold (the longest lead field, notes, holds 10,000).
+MAX_CELL = 10_000
 #: Encodings charset-normalizer may propose for Western text that Windows-1252 reads better.
 _WESTERN = {"cp1250", "cp1252", "latin_1", "iso8859_15", "iso8859_2", "mac_roman", "cp850"}
 
@@ -133,6 +142,7 @@ def _records(
     records: list[tuple[int, list[str]]] = []
     broken: list[tuple[int, str]] = []
     width: int | None = None
+    header: list[str] | None = None
     start = 0
     while start < len(lines):
         restart = None
@@ -143,8 +153,9 @@ def _records(
                     broken.append((line, UNCLOSED))
                     restart = line  # resume on the line after the bad one
                     break
-                if width is None and any(cell.strip() for cell in row):
-                    width = len(row)
+                if header is None and any(cell.strip() for cell in row):
+                    header, width = row, len(row)
+                check_size(line, row, header or row)
                 records.append((line, row))
                 next_line = line + used
         except csv.Error as exc:
@@ -154,6 +165,27 @@ def _records(
             break
         start = restart
     return records, broken
+
+
+def check_size(line: int, row: list[str], header: list[str]) -> None:
+    """Refuse the file when ``row`` (starting on ``line``) is too wide or a cell too long.
+
+    Checked as each record is parsed, so a refused file never holds more than one wide
+    record in memory.
+    """
+    if len(row) > MAX_COLUMNS:
+        raise CsvRefused(
+            f"Line {line} has {len(row):,} columns; at most {MAX_COLUMNS} are accepted. "
+            "Remove the columns you do not need and upload the file again."
+        )
+    for i, cell in enumerate(row):
+        if len(cell) > MAX_CELL:
+            name = header[i].strip()[:40] if i < len(header) and header[i].strip() else ""
+            where = f"column {i + 1}" + (f" ({name})" if name else "")
+            raise CsvRefused(
+                f"Line {line}, {where} holds {len(cell):,} characters; a cell may hold at "
+                f"most {MAX_CELL:,}. Shorten it and upload the file again."
+            )
 
 
 def read_csv(data: bytes, max_bytes: int) -> CsvFile:

@@ -1,22 +1,22 @@
-"""CSV import of leads: column mapping, classification of every row, one atomic insert.
+"""CSV import of leads: classification of every row of a file, before anything is written.
 
 Rows are classified as imported, duplicate (same normalised domain in the campaign
 or same email), refused (on the do-not-contact list) or bad (with line and reason).
-A bad row never costs a good one; the insert is all-or-nothing.
+A bad row never costs a good one. :func:`app.leads.operations.import_leads` inserts the
+good rows, all or nothing; the dashboard's preview shows the same classification.
 """
 
 from __future__ import annotations
 
-import logging
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from sqlalchemy import select
 
-from app.audits.service import allowed_targets
+from app.audits.operations import allowed_targets
 from app.extensions import db
-from app.leads import dnc, search_index
-from app.leads.columns import ALIASES, FIELDS, detect_mapping  # noqa: F401  (re-exported)
+from app.leads import dnc
+from app.leads.columns import FIELDS
 from app.leads.csvfile import CsvFile
 from app.leads.normalize import (
     InvalidValue,
@@ -28,8 +28,6 @@ from app.leads.normalize import (
 )
 from app.models import Campaign, Lead, LeadStatus
 from app.models.base import utcnow
-
-log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -146,9 +144,9 @@ def classify(
             "domain": v["domain"],
             "email": v["email"],
         }
-        reason = dnc.reason_for(blocked, v["domain"], v["email"])
-        if reason:
-            report.refused.append({**entry, "reason": reason})
+        refusal = dnc.reason_for(blocked, v["domain"], v["email"])
+        if refusal:
+            report.refused.append({**entry, "reason": refusal})
             continue
         if v["domain"] in seen_domains:
             report.duplicates.append(
@@ -199,42 +197,3 @@ def existing_keys(campaign_id: int) -> tuple[set[str], set[str]]:
             emails.add(email)
     return domains, emails
 
-
-def commit_rows(report: ImportReport) -> int:
-    """Insert the report's good rows in batches inside the caller's transaction."""
-    rows = report.rows
-    search_index.bulk_insert(rows)
-    report.committed = True
-    log.info(
-        "imported %s leads (%s duplicates, %s refused, %s bad)",
-        report.imported,
-        len(report.duplicates),
-        len(report.refused),
-        len(report.bad),
-    )
-    return len(rows)
-
-
-def run_import(
-    campaign: Campaign,
-    csvfile: CsvFile,
-    mapping: dict[str, int | None],
-    filename: str = "",
-    user_id: int | None = None,
-) -> ImportReport:
-    """Classify and insert a file's rows; the caller commits (or rolls back on error)."""
-    from app import activity
-
-    if mapping.get("website_url") is None:
-        raise InvalidValue("Choose which column holds the website: it is needed to audit a lead.")
-    report = classify(campaign, csvfile, mapping, filename)
-    commit_rows(report)
-    activity.record(
-        "leads.import",
-        f"imported {report.imported} leads into {campaign.name} from {filename or 'a CSV file'}",
-        user_id=user_id,
-        subject_type="campaign",
-        subject_id=campaign.id,
-        campaign_id=campaign.id,
-    )
-    return report

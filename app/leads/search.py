@@ -1,10 +1,6 @@
-"""Search, filters, sorting and keyset pagination of a campaign's leads.
-
-One statement returns a page of rows *and* the number of matching leads (a scalar
-subquery), so a page render costs: the user, the campaign, the rows. A PostgreSQL search
-reads its matches once (a materialised CTE) for both the count and the rows. Sorting on a
-nullable column (score, city) reads two index ranges in one UNION ALL so NULLs come
-last in either direction and no page needs OFFSET.
+"""The filter of a campaign's leads: what a person asked for, turned into SQL conditions
+(full text on SQLite's FTS5 or PostgreSQL's ``tsvector``), the sort orders, and the
+opaque keyset cursors of a page. :mod:`app.leads.queries` reads the pages with them.
 """
 
 from __future__ import annotations
@@ -18,26 +14,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy import and_, func, or_, select, union_all
+from sqlalchemy import select
 
+from app.edge import MAX_ID
 from app.extensions import db
 from app.models import Lead, LeadStatus
 
-#: Columns a list row needs (no ORM objects: nothing can lazy-load).
-COLUMNS = (
-    Lead.id,
-    Lead.business_name,
-    Lead.website_url,
-    Lead.domain,
-    Lead.email,
-    Lead.city,
-    Lead.status,
-    Lead.score,
-    Lead.audited_at,
-    Lead.latest_audit_id,
-    Lead.contact_name,
-    Lead.created_at,
-)
 #: sort name -> (column, nullable?)
 SORTS: dict[str, tuple[Any, bool]] = {
     "created": (Lead.id, False),
@@ -47,8 +29,9 @@ SORTS: dict[str, tuple[Any, bool]] = {
     "status": (Lead.status, False),
 }
 DEFAULT_SORT = "-created"
-PER_PAGE = 50
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
+#: Longest cursor token accepted (a real one, for a 300-character name, is under 2,500).
+_MAX_CURSOR = 4096
 
 
 @dataclass
@@ -62,6 +45,7 @@ class LeadFilter:
     audited: str = ""  # "yes" | "no" | ""
     city: str = ""
     has_email: str = ""  # "yes" | "no" | ""
+    site_down: str = ""  # "yes" | "no" | "": the latest audit found the site down
     sort: str = DEFAULT_SORT
 
     @property
@@ -81,6 +65,7 @@ class LeadFilter:
             or self.audited
             or self.city
             or self.has_email
+            or self.site_down
         )
 
     def to_args(self) -> dict[str, Any]:
@@ -93,6 +78,7 @@ class LeadFilter:
             "audited": self.audited,
             "city": self.city,
             "has_email": self.has_email,
+            "site_down": self.site_down,
         }
         if self.sort != DEFAULT_SORT:
             args["sort"] = self.sort
@@ -175,6 +161,10 @@ def conditions(campaign_id: int, f: LeadFilter) -> list[Any]:
         conds.append(Lead.email.is_not(None))
     elif f.has_email == "no":
         conds.append(Lead.email.is_(None))
+    if f.site_down == "yes":
+        conds.append(Lead.site_down.is_(True))
+    elif f.site_down == "no":
+        conds.append(Lead.site_down.is_(False))
     match = search_condition(f.q, drive=not f.city, city=f.city)
     if match is not None:
         conds.append(match)
@@ -188,137 +178,38 @@ def encode_cursor(segment: int, value: Any, lead_id: int) -> str:
 
 
 def decode_cursor(token: str | None, sort_key: str) -> tuple[int, Any, int] | None:
-    """The position encoded by :func:`encode_cursor`, or None when missing or tampered with."""
-    if not token:
+    """The position encoded by :func:`encode_cursor`, or None when missing or tampered with.
+
+    A forged cursor never reaches SQL: the segment must match the value (segment 0 holds
+    the non-NULL keys, segment 1 the NULL ones, and only nullable sorts have one), integers
+    must fit a 64-bit column, text must be short and free of NUL (PostgreSQL refuses it).
+    """
+    if not token or len(token) > _MAX_CURSOR:
         return None
     try:
         seg, value, lead_id = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-    except (ValueError, TypeError, binascii.Error):
+    except (ValueError, TypeError, RecursionError, binascii.Error):
         return None
-    if seg not in (0, 1) or not isinstance(lead_id, int) or isinstance(lead_id, bool):
+    if seg not in (0, 1) or isinstance(seg, bool) or not _is_id(lead_id):
         return None
-    expected = {
-        "created": (int, type(None)),
-        "score": (int, type(None)),
-        "name": (str,),
-        "city": (str, type(None)),
-        "status": (str,),
-    }[sort_key]
-    if not isinstance(value, expected) or isinstance(value, bool):
+    if (value is None) != (seg == 1) or (seg == 1 and not SORTS[sort_key][1]):
+        return None
+    expected = {"created": int, "score": int, "name": str, "city": str, "status": str}[sort_key]
+    if value is not None and not _fits(value, expected):
         return None
     if sort_key == "status" and value not in {s.value for s in LeadStatus}:
         return None
     return seg, value, lead_id
 
 
-@dataclass
-class Page:
-    rows: list[Any]
-    total: int | None
-    next_cursor: str | None
-    prev_cursor: str | None
-    filter: LeadFilter
+def _is_id(value: Any) -> bool:
+    return type(value) is int and 0 <= value <= MAX_ID
 
 
-def _beyond(col: Any, id_col: Any, desc: bool, value: Any, lead_id: int) -> Any:
-    if col is id_col:
-        return id_col < lead_id if desc else id_col > lead_id
-    if desc:
-        return or_(col < value, and_(col == value, id_col < lead_id))
-    return or_(col > value, and_(col == value, id_col > lead_id))
-
-
-def _source(campaign_id: int, f: LeadFilter) -> tuple[Any, list[Any]]:
-    """Where a page reads its rows from, and the conditions still to apply there.
-
-    A PostgreSQL search reads its matches once into a materialised CTE (the GIN lookup and
-    the heap recheck of every matched row are the whole cost), then counts and pages from
-    it; otherwise the table itself, with every condition.
-    """
-    conds = conditions(campaign_id, f)
-    if f.q and fts_terms(f.q) and db.engine.dialect.name == "postgresql":
-        matches = select(*COLUMNS).where(*conds).cte("page_matches").prefix_with("MATERIALIZED")
-        return matches, []
-    return Lead.__table__, conds
-
-
-def page(
-    campaign_id: int,
-    f: LeadFilter,
-    after: str | None = None,
-    before: str | None = None,
-    per_page: int = PER_PAGE,
-) -> Page:
-    """One page of leads in ``f``'s order after (or before) a cursor: a single SQL statement."""
-    key = f.sort_key
-    nullable = SORTS[key][1]
-    backwards = bool(before) and not after
-    cursor = decode_cursor(before if backwards else after, key)
-    desc = f.descending != backwards  # walking backwards flips every direction
-    src, conds = _source(campaign_id, f)
-    col, id_col = src.c[SORTS[key][0].key], src.c.id
-    columns = [src.c[c.key] for c in COLUMNS]
-    total_sq = select(func.count()).select_from(src).where(*conds).scalar_subquery()
-    # segment 0: non-NULL keys; segment 1: NULL keys (ordered by id) — NULLs last.
-    segments = [0, 1] if nullable else [0]
-    if backwards:
-        segments.reverse()
-    parts = []
-    for seg in segments:
-        where = list(conds)
-        if nullable:
-            where.append(col.is_not(None) if seg == 0 else col.is_(None))
-        key_col = col if seg == 0 else id_col
-        if cursor is not None:
-            pos = segments.index(cursor[0]) if cursor[0] in segments else 0
-            if segments.index(seg) < pos:
-                continue
-            if seg == cursor[0]:
-                where.append(_beyond(key_col, id_col, desc, cursor[1], cursor[2]))
-        order = [key_col.desc(), id_col.desc()] if desc else [key_col.asc(), id_col.asc()]
-        if key_col is id_col:
-            order = order[:1]
-        parts.append(
-            (
-                seg,
-                select(*columns, sa.literal_column(str(seg)).label("seg"))
-                .where(*where)
-                .order_by(*order)
-                .limit(per_page + 1),
-            )
-        )
-    if len(parts) == 1:
-        stmt = parts[0][1].add_columns(total_sq.label("total"))
-    else:
-        u = union_all(*(select(p.subquery()) for _, p in parts)).subquery()
-        seg_order = u.c.seg.desc() if backwards else u.c.seg.asc()
-        ukey, uid = u.c[col.key], u.c.id
-        order = [ukey.desc(), uid.desc()] if desc else [ukey.asc(), uid.asc()]
-        stmt = select(u, total_sq.label("total")).order_by(seg_order, *order).limit(per_page + 1)
-    rows = list(db.session.execute(stmt).all())
-    more = len(rows) > per_page
-    rows = rows[:per_page]
-    if backwards:
-        rows.reverse()
-    total = rows[0].total if rows else (0 if cursor is None else None)
-
-    def cur(row: Any) -> str:
-        return encode_cursor(row.seg, getattr(row, col.key), row.id)
-
-    has_next = more if not backwards else True
-    has_prev = (cursor is not None) if not backwards else more
-    return Page(
-        rows,
-        total,
-        cur(rows[-1]) if rows and has_next else None,
-        cur(rows[0]) if rows and has_prev else None,
-        f,
-    )
-
-
-def matching_ids(campaign_id: int, f: LeadFilter, limit: int | None = None) -> list[int]:
-    """Ids of every lead matching ``f`` (for bulk actions on a whole filtered view)."""
-    stmt = select(Lead.id).where(*conditions(campaign_id, f)).order_by(Lead.id)
-    if limit:
-        stmt = stmt.limit(limit)
-    return list(db.session.scalars(stmt))
+def _fits(value: Any, expected: type) -> bool:
+    """``value`` is of the sort column's type and fits its column."""
+    if type(value) is not expected:  # bool is not int here, nor float
+        return False
+    if isinstance(value, int):
+        return -MAX_ID - 1 <= value <= MAX_ID
+    return isinstance(value, str) and len(value) <= 1000 and "\x00" not in value

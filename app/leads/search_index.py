@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import enum
 import json
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 
@@ -27,7 +27,7 @@ def bulk_insert(rows: list[dict[str, Any]]) -> None:
     transaction."""
     if not rows:
         return
-    table = Lead.__table__
+    table = cast(sa.Table, Lead.__table__)
     if db.engine.dialect.name == "postgresql":
         _copy(table, rows)
         return
@@ -57,9 +57,11 @@ def _copy(table: sa.Table, rows: list[dict[str, Any]]) -> None:
     columns = [c for c in table.columns if not c.primary_key]
     defaults: dict[str, Any] = {}
     for c in columns:
-        if c.default is not None and c.default.is_scalar:
+        if not isinstance(c.default, sa.ColumnDefault):
+            continue
+        if c.default.is_scalar:
             defaults[c.key] = c.default.arg
-        elif c.default is not None and c.default.is_callable:
+        elif c.default.is_callable:
             defaults[c.key] = c.default.arg(None)  # SQLAlchemy wraps callables to take a ctx
     json_cols = {c.key for c in columns if isinstance(c.type, sa.JSON)}
 
@@ -72,6 +74,7 @@ def _copy(table: sa.Table, rows: list[dict[str, Any]]) -> None:
     names = ", ".join(f'"{c.name}"' for c in columns)
     statement = f"COPY {table.name} ({names}) FROM STDIN"
     raw = db.session.connection().connection.driver_connection
+    assert raw is not None  # a live psycopg connection: the session just checked it out
     dbapi_error = db.engine.dialect.loaded_dbapi.Error
     try:
         with raw.cursor() as cur, cur.copy(statement) as copy:

@@ -5,7 +5,9 @@ from app.models.campaign import Campaign
 from app.models.lead import Lead
 from app.models.misc import Activity, Setting, StoredFile
 from app.models.outreach import BlacklistEntry, Outreach
+from app.models.ratelimit import RateEvent
 from app.models.run import Run, RunBatch, RunLog
+from app.models.session import UserSession
 from app.models.states import (
     AuditStatus,
     BlacklistKind,
@@ -18,7 +20,7 @@ from app.models.states import (
     RunStatus,
     transition,
 )
-from app.models.user import LoginAttempt, User
+from app.models.user import User
 
 __all__ = [
     "Activity",
@@ -33,9 +35,9 @@ __all__ = [
     "InvalidTransition",
     "Lead",
     "LeadStatus",
-    "LoginAttempt",
     "Outreach",
     "OutreachStatus",
+    "RateEvent",
     "Role",
     "Run",
     "RunBatch",
@@ -44,5 +46,6 @@ __all__ = [
     "Setting",
     "StoredFile",
     "User",
+    "UserSession",
     "transition",
 ]

@@ -8,12 +8,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.extensions import db
-from app.models.base import enum_column, utcnow
+from app.models.base import Model, enum_column, utcnow
 from app.models.states import AuditStatus
 
 
-class Audit(db.Model):
+class Audit(Model):
     __tablename__ = "audits"
     id: Mapped[int] = mapped_column(primary_key=True)
     lead_id: Mapped[int | None] = mapped_column(sa.ForeignKey("leads.id", ondelete="CASCADE"))
@@ -47,7 +46,7 @@ class Audit(db.Model):
     __table_args__ = (sa.Index("ix_audits_lead_id_id", "lead_id", "id"),)
 
 
-class Finding(db.Model):
+class Finding(Model):
     __tablename__ = "findings"
     id: Mapped[int] = mapped_column(primary_key=True)
     audit_id: Mapped[int] = mapped_column(sa.ForeignKey("audits.id", ondelete="CASCADE"))

@@ -7,12 +7,11 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.extensions import db
-from app.models.base import enum_column, utcnow
+from app.models.base import Model, enum_column, utcnow
 from app.models.states import CampaignStatus
 
 
-class Campaign(db.Model):
+class Campaign(Model):
     __tablename__ = "campaigns"
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(sa.String(200))

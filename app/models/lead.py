@@ -8,12 +8,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.extensions import db
-from app.models.base import enum_column, utcnow
+from app.models.base import Model, enum_column, utcnow
 from app.models.states import LeadStatus
 
 
-class Lead(db.Model):
+class Lead(Model):
     __tablename__ = "leads"
     id: Mapped[int] = mapped_column(primary_key=True)
     campaign_id: Mapped[int] = mapped_column(sa.ForeignKey("campaigns.id", ondelete="CASCADE"))
@@ -32,8 +31,10 @@ class Lead(db.Model):
     status_reason: Mapped[str | None] = mapped_column(sa.String(500))
     score: Mapped[int | None]
     opportunity: Mapped[int | None]
+    # The latest finished audit found the site down for every visitor (no score then).
+    site_down: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     # A denormalised pointer without a DB foreign key (leads and audits would
-    # reference each other); app.audits.service keeps it in step.
+    # reference each other); app.audits.operations keeps it in step.
     latest_audit_id: Mapped[int | None]
     audited_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -52,6 +53,7 @@ class Lead(db.Model):
         sa.Index("ix_leads_campaign_id_id", "campaign_id", "id"),
         sa.Index("ix_leads_campaign_status_id", "campaign_id", "status", "id"),
         sa.Index("ix_leads_campaign_score_id", "campaign_id", "score", "id"),
+        sa.Index("ix_leads_campaign_site_down_id", "campaign_id", "site_down", "id"),
         sa.Index("ix_leads_campaign_city_id", "campaign_id", "city", "id"),
         sa.Index("ix_leads_campaign_email", "campaign_id", "email"),
         sa.Index("ix_leads_campaign_name_id", "campaign_id", "business_name", "id"),

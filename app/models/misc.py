@@ -8,15 +8,18 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.extensions import db
-from app.models.base import utcnow
+from app.models.base import Model, utcnow
 
 
-class Activity(db.Model):
+class Activity(Model):
     __tablename__ = "activity"
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(default=utcnow)
     user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    #: Who acted: "user", "api_key" or "system"; ``actor_label`` keeps the name shown.
+    actor_kind: Mapped[str] = mapped_column(sa.String(20), default="user", server_default="user")
+    actor_id: Mapped[int | None]
+    actor_label: Mapped[str] = mapped_column(sa.String(120), default="", server_default="")
     verb: Mapped[str] = mapped_column(sa.String(60))
     subject_type: Mapped[str | None] = mapped_column(sa.String(40))
     subject_id: Mapped[int | None]
@@ -30,7 +33,7 @@ class Activity(db.Model):
     )
 
 
-class Setting(db.Model):
+class Setting(Model):
     __tablename__ = "settings"
     key: Mapped[str] = mapped_column(sa.String(80), primary_key=True)
     value: Mapped[Any] = mapped_column(sa.JSON)
@@ -40,7 +43,7 @@ class Setting(db.Model):
     )
 
 
-class StoredFile(db.Model):
+class StoredFile(Model):
     __tablename__ = "stored_files"
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(sa.String(400), unique=True)

@@ -7,12 +7,11 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.extensions import db
-from app.models.base import enum_column, utcnow
+from app.models.base import Model, enum_column, utcnow
 from app.models.states import BlacklistKind, BlacklistReason, OutreachStatus
 
 
-class Outreach(db.Model):
+class Outreach(Model):
     __tablename__ = "outreach"
     id: Mapped[int] = mapped_column(primary_key=True)
     lead_id: Mapped[int] = mapped_column(sa.ForeignKey("leads.id", ondelete="CASCADE"))
@@ -39,7 +38,7 @@ class Outreach(db.Model):
     )
 
 
-class BlacklistEntry(db.Model):
+class BlacklistEntry(Model):
     __tablename__ = "blacklist_entries"
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[BlacklistKind] = mapped_column(enum_column(BlacklistKind))

@@ -8,15 +8,14 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.extensions import db
-from app.models.base import enum_column, utcnow
+from app.models.base import Model, enum_column, utcnow
 from app.models.states import RunStatus
 
 #: The partial-index condition of ``ux_runs_one_active_per_subject``.
 ACTIVE_SUBJECT = sa.text("status IN ('pending', 'running') AND subject_id IS NOT NULL")
 
 
-class RunBatch(db.Model):
+class RunBatch(Model):
     """A group of runs created by one bulk action, for a progress bar."""
 
     __tablename__ = "run_batches"
@@ -33,7 +32,7 @@ class RunBatch(db.Model):
     __table_args__ = (sa.Index("ix_run_batches_campaign_id_id", "campaign_id", "id"),)
 
 
-class Run(db.Model):
+class Run(Model):
     __tablename__ = "runs"
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(sa.String(40))
@@ -82,7 +81,7 @@ class Run(db.Model):
     )
 
 
-class RunLog(db.Model):
+class RunLog(Model):
     __tablename__ = "run_logs"
     id: Mapped[int] = mapped_column(primary_key=True)
     run_id: Mapped[int] = mapped_column(sa.ForeignKey("runs.id", ondelete="CASCADE"))

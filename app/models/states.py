@@ -46,6 +46,8 @@ class AuditStatus(enum.StrEnum):
     RUNNING = "running"
     SUCCEEDED = "succeeded"
     FAILED = "failed"
+    # Finished: the site is broken for every visitor (no score; see audits.results).
+    SITE_DOWN = "site_down"
 
 
 class OutreachStatus(enum.StrEnum):

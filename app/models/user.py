@@ -1,4 +1,5 @@
-"""Users and login attempts (for throttling)."""
+"""Users. Sign-in sessions are :mod:`app.models.session`; failed sign-ins are counted in
+the rate limiter's table (:mod:`app.models.ratelimit`)."""
 
 from __future__ import annotations
 
@@ -8,12 +9,11 @@ import sqlalchemy as sa
 from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.extensions import db
-from app.models.base import enum_column, utcnow
+from app.models.base import Model, enum_column, utcnow
 from app.models.states import Role
 
 
-class User(UserMixin, db.Model):
+class User(UserMixin, Model):
     __tablename__ = "users"
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(sa.String(254), unique=True)
@@ -21,8 +21,6 @@ class User(UserMixin, db.Model):
     password_hash: Mapped[str] = mapped_column(sa.String(255))
     role: Mapped[Role] = mapped_column(enum_column(Role), default=Role.MEMBER)
     active: Mapped[bool] = mapped_column(default=True)
-    failed_logins: Mapped[int] = mapped_column(default=0)
-    locked_until: Mapped[datetime | None]
     last_login_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -34,12 +32,3 @@ class User(UserMixin, db.Model):
     def is_admin(self) -> bool:
         return self.role == Role.ADMIN
 
-
-class LoginAttempt(db.Model):
-    __tablename__ = "login_attempts"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    ip: Mapped[str] = mapped_column(sa.String(64))
-    email: Mapped[str] = mapped_column(sa.String(254))
-    success: Mapped[bool] = mapped_column(default=False)
-    at: Mapped[datetime] = mapped_column(default=utcnow)
-    __table_args__ = (sa.Index("ix_login_attempts_ip_at", "ip", "at"),)

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from app.audits.checks import CATALOGUE_IDS
 from app.audits.cli import run_cli_audit
 from app.audits.engine import AuditEngine, EngineConfig, config_from_mapping, get_engine
-from app.audits.scoring import RUBRIC_VERSION
+from app.audits.engine.checks import CATALOGUE_IDS
+from app.audits.engine.scoring import RUBRIC_VERSION
 
 _spec = importlib.util.spec_from_file_location(
     "audit_sites_server", Path(__file__).parent / "sites" / "server.py"
@@ -169,11 +169,15 @@ def test_redirects_recorded(engine, server):
     assert _checks(result)["redirect-chain"]["outcome"] == "fail"  # 4 hops
 
 
-def test_http_error_page_is_not_scored(engine, server):
+def test_missing_home_page_is_site_down_and_not_scored(engine, server):
+    # Every visitor gets the 404 page: a finished audit of a site that is down (issue 8 §4;
+    # tests/audits/test_site_down.py has the other kinds), never a score.
     result = engine.audit(server.url("/missing-page"))
-    assert result.status == "http_client_error" and "404" in result.document["error"]
-    assert result.document["scores"] is None
-    assert not result.transient  # a missing page is not retried
+    assert result.status == "site_down" and result.finished and not result.ok
+    assert result.document["site_down"]["evidence"]["status"] == 404
+    assert result.document["scores"] is None and result.document["checks"] == []
+    assert not result.transient
+    assert {s.name for s in result.screenshots} >= {"desktop-viewport.jpg", "mobile-viewport.jpg"}
 
 
 def test_concurrent_audits_from_threads(engine, server):

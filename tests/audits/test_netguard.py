@@ -12,8 +12,8 @@ import pytest
 from ssrf_support.network import PRIVATE_NAMES, PUBLIC_IP, FakeResolver, Rebinding, Tripwire
 from ssrf_support.servers import Hit, LoopbackServer, make_certs, text
 
-from app.audits.fetch import FetchError, guarded_fetch
-from app.audits.netguard import (
+from app.audits.engine.fetch import FetchError, guarded_fetch
+from app.audits.engine.netguard import (
     SystemResolver,
     TargetError,
     TargetPolicy,
@@ -141,7 +141,7 @@ def test_policy_refuses_any_private_answer() -> None:
 def test_policy_allowlist_is_exact_and_logged(caplog: pytest.LogCaptureFixture) -> None:
     resolver = FakeResolver({"dev.test": ["127.0.0.1"]})
     policy = TargetPolicy(frozenset({"dev.test:5000", "127.0.0.1:8080"}), resolver)
-    with caplog.at_level(logging.WARNING, logger="app.audits.netguard"):
+    with caplog.at_level(logging.WARNING, logger="app.audits.engine.netguard"):
         assert policy.check("DEV.test.", 5000) == "127.0.0.1"
         assert policy.check("0x7f.1", 8080) == "127.0.0.1"
     assert [r.getMessage() for r in caplog.records] == [

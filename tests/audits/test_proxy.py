@@ -11,8 +11,8 @@ import pytest
 from ssrf_support.network import PRIVATE_NAMES, PUBLIC_IP, FakeResolver, Rebinding, Tripwire
 from ssrf_support.servers import Hit, LoopbackServer, text
 
-from app.audits.netguard import TargetPolicy
-from app.audits.proxy import AuditProxy, BackgroundProxy
+from app.audits.engine.netguard import TargetPolicy
+from app.audits.engine.proxy import AuditProxy, BackgroundProxy
 
 
 def _app(hit: Hit) -> tuple[int, dict[str, str], bytes]:

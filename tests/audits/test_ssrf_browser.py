@@ -24,8 +24,8 @@ from ssrf_support.attack_pages import SHARED_PAGE, VECTORS, attack_site, marked,
 from ssrf_support.network import PRIVATE_NAMES, REBIND_PUBLIC_IP, FakeResolver, Rebinding, Tripwire
 from ssrf_support.servers import ConnectionCounter, LoopbackServer, text
 
-from app.audits.netguard import TargetPolicy, canonical_host, is_global_address
-from app.audits.proxy import AuditProxy, BackgroundProxy, chromium_args
+from app.audits.engine.netguard import TargetPolicy, canonical_host, is_global_address
+from app.audits.engine.proxy import AuditProxy, BackgroundProxy, chromium_args
 
 CHROMIUM = "/usr/bin/chromium"
 pytestmark = [
@@ -247,7 +247,7 @@ def test_dns_rebinding_rounds(record_property) -> None:
 
 
 def test_recommended_launch_works_and_fails_closed() -> None:
-    """The recipe in app/audits/proxy.py, verbatim (sync Playwright + BackgroundProxy): the
+    """The recipe in app/audits/engine/proxy.py, verbatim (sync Playwright + BackgroundProxy): the
     allowlisted site loads via the per-context proxy, a private target is refused, and a
     context created without a proxy cannot reach anything."""
     with LoopbackServer(lambda hit: text("<title>ok</title>hello")) as site:

@@ -88,6 +88,7 @@ class Site:
 
     def __init__(self) -> None:
         self.version = 1
+        self.down = False  # the home page answers 500 (a site that is down)
         self.hit = threading.Event()
         self.release = threading.Event()
         self.image = _jpeg()
@@ -112,6 +113,8 @@ class Site:
                     site.hit.set()
                     site.release.wait(30)
                     return self._send(PAGE_V2.encode(), "text/html; charset=utf-8")
+                if path in ("/", "/index.html") and site.down:
+                    return self._send(b"<h1>Internal Server Error</h1>", "text/html", 500)
                 if path in ("/", "/index.html"):
                     page = PAGE_V1.format(script="") if site.version == 1 else PAGE_V2
                     return self._send(page.encode(), "text/html; charset=utf-8")
@@ -162,12 +165,12 @@ def site() -> Iterator[Site]:
 
 @pytest.fixture
 def fresh_site(site: Site) -> Iterator[Site]:
-    site.version = 1
+    site.version, site.down = 1, False
     site.hit.clear()
     site.release.clear()
     yield site
     site.release.set()
-    site.version = 1
+    site.version, site.down = 1, False
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from sqlalchemy import func, select
 
 from app.extensions import db
@@ -26,6 +27,7 @@ def _count(model, *where) -> int:
     return db.session.scalar(select(func.count()).select_from(model).where(*where))
 
 
+@pytest.mark.browser  # the real engine launches Chromium
 def test_audit_button_to_report_page(client, auth, drain, fresh_site, make_lead):
     auth.login(role="member")
     lead = make_lead(fresh_site.url("/"), email="owner@typed.test")
@@ -82,6 +84,7 @@ def test_audit_button_to_report_page(client, auth, drain, fresh_site, make_lead)
     assert _count(Activity, Activity.verb == "audit.finished", Activity.subject_id == lead.id) == 1
 
 
+@pytest.mark.browser  # the real engine launches Chromium
 def test_reaudit_shows_what_changed(client, auth, drain, fresh_site, make_lead):
     auth.login(role="member")
     lead = make_lead(fresh_site.url("/"))

@@ -6,9 +6,11 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select, update
 
-from app.audits import service
+from app.activity import SYSTEM
+from app.audits import operations
 from app.extensions import db
 from app.jobs import runs
 from app.models import (
@@ -29,7 +31,7 @@ def _count(model, *where) -> int:
 
 
 def _queue(lead: Lead) -> int:
-    run_id = service.request_audit(lead, None).id
+    run_id = operations.request_audit(lead, SYSTEM).id
     db.session.commit()  # and no new transaction: SQLite reads take the write lock here
     return run_id
 
@@ -41,6 +43,7 @@ def _make_pending_again(run_id: int) -> None:
     db.session.commit()
 
 
+@pytest.mark.browser  # the real engine launches Chromium
 def test_executing_the_same_run_twice_keeps_one_audit(app, fresh_site, make_lead):
     lead = make_lead(fresh_site.url("/"))
     run_id = _queue(lead)
@@ -65,6 +68,7 @@ def test_executing_the_same_run_twice_keeps_one_audit(app, fresh_site, make_lead
     assert lead.status == LeadStatus.AUDITED and lead.latest_audit_id == audit.id
 
 
+@pytest.mark.browser  # the real engine launches Chromium
 def test_a_run_whose_lease_was_taken_over_writes_nothing(app, fresh_site, make_lead):
     lead = make_lead(fresh_site.url("/hold"), phone=None)
     run_id = _queue(lead)
@@ -97,6 +101,7 @@ def test_a_run_whose_lease_was_taken_over_writes_nothing(app, fresh_site, make_l
     assert lead.status == LeadStatus.QUEUED and lead.score is None and lead.phone is None
 
 
+@pytest.mark.browser  # the real engine launches Chromium
 def test_permanent_error_is_saved_once_and_never_scored(app, fresh_site, make_lead):
     # Redirects to a loopback address that is not allowlisted: the proxy refuses it.
     lead = make_lead(fresh_site.url("/to-blocked"))
@@ -118,6 +123,7 @@ def test_permanent_error_is_saved_once_and_never_scored(app, fresh_site, make_le
     assert lead.latest_audit_id is None
 
 
+@pytest.mark.browser  # the real engine launches Chromium
 def test_transient_error_retries_then_fails_the_lead(app, client, auth, fresh_site, make_lead):
     refused = f"http://127.0.0.1:{fresh_site.refused_port}/"  # allowlisted, nothing listens
     lead = make_lead(refused)

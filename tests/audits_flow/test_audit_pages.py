@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
+from app.activity import SYSTEM
 from app.audits import results
-from app.audits.document import error_document
+from app.audits.engine.document import error_document
 from app.extensions import db
 from app.models import Run
 
@@ -42,11 +43,11 @@ def test_panel_polls_while_queued_and_stops_when_done(client, auth, make_lead):
     poll = client.get(f"/leads/{lead.id}/audit-panel", headers={"HX-Request": "true"})
     assert poll.status_code == 200 and 'hx-trigger="every 2s"' in poll.get_data(as_text=True)
 
-    # The worker finishes (saved through the same service the job uses).
+    # The worker finishes (saved through the same functions the job uses).
     run = db.session.scalar(select(Run).where(Run.subject_id == lead.id))
     audit = results.begin_audit(run.id, lead.id, run.payload["url"])
     doc = error_document(run.payload["url"], "tls_error", None, rubric_version="t")
-    results.record_result(audit, db.session.get(type(lead), lead.id), doc, {})
+    results.record_result(audit, db.session.get(type(lead), lead.id), doc, {}, SYSTEM)
     run.status = "failed"
     db.session.commit()
     done = client.get(f"/leads/{lead.id}/audit-panel", headers={"HX-Request": "true"})

@@ -10,7 +10,8 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from app.audits import service
+from app.activity import SYSTEM
+from app.audits import operations
 from app.extensions import db
 from app.jobs import runs
 from app.models import InvalidTransition, Lead, Run, RunStatus
@@ -36,16 +37,16 @@ def test_racing_requests_queue_one_audit(app, make_lead, bulk):
             with app.app_context():
                 lead = db.session.get(Lead, lead_id)
                 if bulk:
-                    got = service.request_audits([lead], None)
+                    got = operations.request_audits([lead], SYSTEM)
                     outcome[name] = "queued" if got.runs else got.refused[0][1]
                 else:
-                    service.request_audit(lead, None)
+                    operations.request_audit(lead, SYSTEM)
                     outcome[name] = "queued"
                 if hold:
                     first_inside.set()
                     first_may_commit.wait(10)
                 db.session.commit()
-        except service.AuditRequestError as exc:
+        except operations.AuditRequestError as exc:
             outcome[name] = exc.message
         except Exception as exc:  # noqa: BLE001 - asserted below
             outcome[name] = f"{type(exc).__name__}: {exc}"
@@ -87,7 +88,7 @@ def test_retry_refused_while_another_run_for_the_subject_is_active(app, make_lea
     db.session.flush()
     old.status, old.error_code = RunStatus.FAILED, "timeout"
     db.session.commit()
-    newer = service.request_audit(lead, None)
+    newer = operations.request_audit(lead, SYSTEM)
     db.session.commit()
     with pytest.raises(InvalidTransition, match=f"Run #{newer.id} .* already pending or running"):
         runs.retry(old)

@@ -9,9 +9,11 @@ import pytest
 from PIL import Image
 from sqlalchemy import func, select
 
-from app.audits import diff, results, service
-from app.audits.document import Finding as DocFinding
-from app.audits.document import Screenshot, build_document, error_document
+from app.activity import SYSTEM
+from app.audits import operations, results
+from app.audits.engine import diff
+from app.audits.engine.document import Finding as DocFinding
+from app.audits.engine.document import Screenshot, build_document, error_document
 from app.extensions import db
 from app.models import (
     Activity,
@@ -43,8 +45,8 @@ def _count(model, *where) -> int:
 ])
 def test_bad_urls_are_refused_before_any_run(app, make_lead, url, code, words):
     lead = make_lead(url)
-    with pytest.raises(service.AuditRequestError) as err:
-        service.request_audit(lead, None)
+    with pytest.raises(operations.AuditRequestError) as err:
+        operations.request_audit(lead, SYSTEM)
     assert err.value.code == code and words in err.value.message
     db.session.rollback()
     assert _count(Run) == 0 and _count(Activity) == 0
@@ -54,15 +56,15 @@ def test_bad_urls_are_refused_before_any_run(app, make_lead, url, code, words):
 
 def test_request_normalizes_and_refuses_duplicates_and_late_statuses(app, make_lead):
     lead = make_lead("Example.COM/Menu?x=1#top")
-    run = service.request_audit(lead, None)
+    run = operations.request_audit(lead, SYSTEM)
     db.session.commit()
     assert run.payload == {"url": "http://example.com/Menu?x=1"}
     assert lead.status == LeadStatus.QUEUED
-    with pytest.raises(service.AuditRequestError, match="already queued"):
-        service.request_audit(lead, None)
+    with pytest.raises(operations.AuditRequestError, match="already queued"):
+        operations.request_audit(lead, SYSTEM)
     contacted = make_lead("https://example.org/", status=LeadStatus.CONTACTED)
-    with pytest.raises(service.AuditRequestError, match="contacted; it cannot be audited"):
-        service.request_audit(contacted, None)
+    with pytest.raises(operations.AuditRequestError, match="contacted; it cannot be audited"):
+        operations.request_audit(contacted, SYSTEM)
     db.session.rollback()
     assert _count(Run) == 1
 
@@ -72,9 +74,10 @@ def test_bulk_request_queues_good_leads_and_lists_refusals(app, make_lead):
     bad = make_lead("http://10.0.0.1/")
     none = make_lead(None)
     busy = make_lead("https://busy.example.com/")
-    service.request_audit(busy, None)
+    operations.request_audit(busy, SYSTEM)
     db.session.commit()
-    result = service.request_audits([*good, bad, none, busy], None, campaign_id=good[0].campaign_id)
+    result = operations.request_audits([*good, bad, none, busy], SYSTEM,
+                                       campaign_id=good[0].campaign_id)
     db.session.commit()
     assert len(result.runs) == 3 and {r.subject_id for r in result.runs} == {g.id for g in good}
     assert {lead.id: reason for lead, reason in result.refused} == {
@@ -131,14 +134,14 @@ def _result(checks: list[tuple[str, str]]) -> tuple[dict, list[Screenshot]]:
 def _save(run_id: int, lead: Lead, doc: dict, shots: list[Screenshot]) -> Audit:
     audit = results.begin_audit(run_id, lead.id, doc["url"])
     index = {s.name: results.store_screenshot(audit.id, s) for s in shots}
-    results.record_result(audit, lead, doc, index)
+    results.record_result(audit, lead, doc, index, SYSTEM)
     db.session.commit()
     return audit
 
 
 def test_saving_the_same_result_twice_is_idempotent(app, make_lead):
     lead = make_lead("https://a.example/")
-    run = service.request_audit(lead, None)
+    run = operations.request_audit(lead, SYSTEM)
     db.session.commit()
     doc, shots = _result([("image-alt", "fail"), ("document-title", "pass"), ("canonical", "warn")])
     first = _save(run.id, lead, doc, shots)
@@ -157,18 +160,19 @@ def test_saving_the_same_result_twice_is_idempotent(app, make_lead):
 
 def test_error_document_is_never_scored(app, make_lead):
     lead = make_lead("https://gone.example/")
-    run = service.request_audit(lead, None)
+    run = operations.request_audit(lead, SYSTEM)
     db.session.commit()
     doc = error_document("https://gone.example/", "dns_failure", "gone.example does not resolve",
                          rubric_version="test-1")
     audit = results.begin_audit(run.id, lead.id, doc["url"])
-    results.record_result(audit, lead, doc, {})
+    results.record_result(audit, lead, doc, {}, SYSTEM)
     db.session.commit()
     assert audit.status == AuditStatus.FAILED and audit.score is None and audit.scores == {}
-    assert audit.error_message == ("The domain name does not resolve. "
-                                   "(gone.example does not resolve)")
+    assert audit.error_message == ("The domain name could not be looked up (no answer from "
+                                   "DNS). (gone.example does not resolve)")
     assert lead.status == LeadStatus.AUDIT_FAILED
-    assert lead.status_reason == "The domain name does not resolve." and lead.score is None
+    assert lead.status_reason == ("The domain name could not be looked up (no answer from DNS)."
+                                  ) and lead.score is None
 
 
 def test_diff_buckets():
@@ -191,7 +195,7 @@ def test_canceling_a_queued_audit_puts_the_lead_back(app, make_lead):
     from app.jobs import runs
 
     lead = make_lead("https://a.example/")
-    run = service.request_audit(lead, None)
+    run = operations.request_audit(lead, SYSTEM)
     db.session.commit()
     runs.cancel(run)
     db.session.commit()
@@ -199,7 +203,7 @@ def test_canceling_a_queued_audit_puts_the_lead_back(app, make_lead):
     assert lead.status == LeadStatus.NEW and lead.status_reason == "The audit was canceled."
     audit = db.session.scalar(select(Audit).where(Audit.run_id == run.id))
     assert audit.status == AuditStatus.FAILED and audit.error_code == "canceled"
-    assert service.request_audit(lead, None).id != run.id  # can be queued again
+    assert operations.request_audit(lead, SYSTEM).id != run.id  # can be queued again
 
 
 def test_a_retried_run_settles_a_failed_lead(app, make_lead):

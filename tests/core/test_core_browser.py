@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from app import activity
+from app.activity import SYSTEM
 from app.extensions import db
 from app.models import Campaign, Lead, LeadStatus, Run, RunStatus
 
@@ -42,7 +43,7 @@ def _seed():
                   (RunStatus.FAILED, 1)):
         for _ in range(n):
             db.session.add(Run(kind="audit", status=st))
-    activity.record("lead.import", "38 leads imported into Dentists Leeds")
+    activity.record(SYSTEM, "lead.import", "38 leads imported into Dentists Leeds")
     db.session.commit()
     db.session.remove()  # never hold a transaction while the server thread writes
 
@@ -147,7 +148,7 @@ def test_first_run_to_member_without_users_access(app, live_server, browser, ima
     # the live feed picks up new activity without a reload
     page.goto(f"{live_server}/")
     with app.app_context():
-        activity.record("note", "Carol approved 3 drafts")
+        activity.record(SYSTEM, "note", "Carol approved 3 drafts")
         db.session.commit()
         db.session.remove()
     page.wait_for_selector("text=Carol approved 3 drafts", timeout=15000)

@@ -10,18 +10,19 @@ import pytest
 
 from app.backup import BackupError, backup_sqlite
 from app.cli import main
-from app.models import Role, User
+from app.models import Activity, Role, User
 
 REPO = Path(__file__).resolve().parents[2]
-PITCHFAST = REPO / ".venv" / "bin" / "pitchfast"
+#: The console script, wherever this interpreter is (no virtualenv path assumed).
+PITCHFAST = [sys.executable, "-m", "app.cli"]
 IS_SQLITE = os.environ.get("PITCHFAST_TEST_DB", "sqlite") == "sqlite"
 
 
 def _cli(args, instance, **env):
-    """Run the real console script in a clean environment with its own instance folder."""
+    """Run the real CLI in a clean environment with its own instance folder."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith("PITCHFAST_")}
     clean.update({"PITCHFAST_INSTANCE": str(instance), **env})
-    return subprocess.run([str(PITCHFAST), *args], capture_output=True, text=True, env=clean,
+    return subprocess.run([*PITCHFAST, *args], capture_output=True, text=True, env=clean,
                           timeout=120, cwd=instance.parent)
 
 
@@ -104,6 +105,10 @@ def test_users_create_in_process(app, runner):
     assert result.exit_code == 0, result.output
     user = User.query.filter_by(email="m@example.com").one()
     assert user.role == Role.MEMBER
+    # the command calls the same operation as the Users page: the same activity, by the system
+    act = Activity.query.filter_by(verb="user.create", subject_id=user.id).one()
+    assert act.summary == "added m@example.com as member"
+    assert (act.actor_kind, act.user_id) == ("system", None)
     result = runner.invoke(main, ["users", "create", "p@example.com", "--role", "admin"],
                            input="prompted password\nprompted password\n")
     assert result.exit_code == 0, result.output
@@ -147,3 +152,26 @@ def test_python_m_app_cli_help_works(tmp_path):
     out = subprocess.run([sys.executable, "-m", "app.cli", "--help"], capture_output=True,
                          text=True, cwd=REPO, timeout=60)
     assert out.returncode == 0 and "backup" in out.stdout and "users" in out.stdout
+
+
+def test_web_server_options_come_from_config(app, monkeypatch):
+    """waitress gets the config's limits, its poll() loop, and descriptors to match
+    (the real server under attack: tests/scripts/test_server_limits.py)."""
+    import resource
+
+    from app import server
+
+    app.config.update(WEB_CONNECTION_LIMIT=700, WEB_CHANNEL_TIMEOUT=20)
+    opts = server.server_options(app, threads=8)
+    assert opts == {"threads": 8, "connection_limit": 700, "channel_timeout": 20,
+                    "cleanup_interval": 10, "asyncore_use_poll": True, "ident": "PitchFast"}
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    assert soft == resource.RLIM_INFINITY or soft >= min(hard, 700 + 8 + server.FD_MARGIN)
+    # a hard limit too low for the connection limit: the limit shrinks to fit, with a warning
+    limits = {"now": (256, 512)}
+    monkeypatch.setattr(server.resource, "getrlimit", lambda _which: limits["now"])
+    monkeypatch.setattr(server.resource, "setrlimit",
+                        lambda _which, value: limits.update(now=value))
+    opts = server.server_options(app, threads=8)
+    assert limits["now"] == (512, 512)
+    assert opts["connection_limit"] == 512 - 8 - server.FD_MARGIN

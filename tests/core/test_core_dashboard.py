@@ -3,7 +3,10 @@
 import re
 from datetime import timedelta
 
-from app import activity, dashboard
+from app import activity
+from app.activity import SYSTEM, Actor
+from app.blueprints.dashboard.filters import initials
+from app.dashboard import queries as dashboard
 from app.extensions import db
 from app.models import Audit, AuditStatus, Campaign, Lead, LeadStatus, Run, RunStatus
 from app.models.base import utcnow
@@ -48,7 +51,7 @@ def test_summary_counts_and_segments(app):
 def test_dashboard_page_shows_counts_and_feed(client, auth):
     user = auth.login("member")
     _seed()
-    activity.record("lead.import", "imported 6 leads into Dentists Leeds", user_id=user.id)
+    activity.record(Actor.of_user(user), "lead.import", "imported 6 leads into Dentists Leeds")
     db.session.commit()
     page = client.get("/")
     html = page.get_data(as_text=True)
@@ -68,7 +71,7 @@ def test_htmx_poll_returns_only_the_live_block(client, auth):
     assert resp.status_code == 200 and body.lstrip().startswith('<div id="live"')
     assert "<html" not in body and "HX-Request" in resp.headers.get("Vary", "")
     # a change shows up on the next poll
-    activity.record("note", "changed something visible")
+    activity.record(SYSTEM, "note", "changed something visible")
     db.session.commit()
     again = client.get("/", headers={"HX-Request": "true"}).get_data(as_text=True)
     assert "changed something visible" in again
@@ -77,8 +80,8 @@ def test_htmx_poll_returns_only_the_live_block(client, auth):
 def test_feed_pages_back_with_before(client, auth):
     user = auth.login("admin")
     for i in range(45):
-        activity.record("note", f"event number {i:02d}", user_id=user.id, subject_type="user",
-                        subject_id=user.id)
+        activity.record(Actor.of_user(user), "note", f"event number {i:02d}",
+                        subject=("user", user.id))
     db.session.commit()
     first = client.get("/").get_data(as_text=True)
     assert "event number 44" in first and "event number 20" not in first
@@ -92,14 +95,13 @@ def test_feed_pages_back_with_before(client, auth):
 
 
 def test_initials():
-    assert dashboard.initials("Ann Lee") == "AL"
-    assert dashboard.initials("bob@example.com") == "BO"
-    assert dashboard.initials(None) == "⚙"
+    assert initials("Ann Lee") == "AL"
+    assert initials("bob@example.com") == "BO"
+    assert initials(None) == "⚙"
 
 
 def test_member_feed_hides_user_links(client, auth):
     user = auth.login("member")
-    activity.record("user.login", "signed in", user_id=user.id, subject_type="user",
-                    subject_id=user.id)
+    activity.record(Actor.of_user(user), "user.login", "signed in", subject=("user", user.id))
     db.session.commit()
     assert f'href="/users/{user.id}"' not in client.get("/").get_data(as_text=True)

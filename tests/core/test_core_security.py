@@ -1,4 +1,5 @@
-"""Sign-in hardening: CSRF, open redirects, throttling, cookies and security headers."""
+"""Sign-in hardening: CSRF, open redirects, cookies and security headers (throttling:
+``test_core_signin_throttle.py``; sessions: ``test_core_sessions.py``)."""
 
 import re
 from urllib.parse import urlsplit
@@ -79,6 +80,9 @@ def test_next_never_redirects_off_site(client, create_user):
         assert not is_safe_next(payload), payload
         client.post("/logout")
         resp = client.post("/login", data={"email": user.email, "password": PW, "next": payload})
+        if "\x00" in payload:  # refused at the edge for any field (app/edge.py): no redirect
+            assert resp.status_code == 422 and "Location" not in resp.headers, payload
+            continue
         assert resp.status_code == 302, payload
         loc = resp.headers["Location"]
         parts = urlsplit(loc)
@@ -104,38 +108,6 @@ def test_next_from_query_string_survives_and_local_paths_work(client, create_use
         assert not is_safe_next(bad), bad
     for good in ["/", "/users/", "/campaigns/3?tab=leads", "/files/a.png#x"]:
         assert is_safe_next(good), good
-
-
-class TestThrottling:
-    @pytest.fixture
-    def app_config(self, app_config):
-        return {**app_config, "LOGIN_MAX_FAILURES": 3, "LOGIN_LOCK_MINUTES": 15,
-                "LOGIN_IP_MAX_PER_10_MIN": 6}
-
-    def test_account_locks_after_repeated_failures(self, client, create_user):
-        user = create_user(email="lock@example.com", password=PW)
-        for _ in range(3):
-            resp = client.post("/login", data={"email": user.email, "password": "wrong pw 123"})
-            assert resp.status_code == 422 and b"Wrong email or password" in resp.data
-        # even the right password is refused while locked, with a clear message
-        resp = client.post("/login", data={"email": user.email, "password": PW},
-                           environ_base={"REMOTE_ADDR": "10.9.9.9"})
-        assert resp.status_code == 422 and b"locked" in resp.data and b"15 minutes" in resp.data
-        assert client.get("/").status_code == 302
-
-    def test_ip_is_throttled_across_accounts(self, app, client, create_user):
-        user = create_user(email="ok@example.com", password=PW)
-        for i in range(6):
-            client.post("/login", data={"email": f"nobody{i}@example.com", "password": "x" * 12},
-                        environ_base={"REMOTE_ADDR": "10.0.0.7"})
-        resp = client.post("/login", data={"email": user.email, "password": PW},
-                           environ_base={"REMOTE_ADDR": "10.0.0.7"})
-        assert resp.status_code == 422
-        assert b"Too many sign-in attempts from your address" in resp.data
-        other = app.test_client()
-        resp = other.post("/login", data={"email": user.email, "password": PW},
-                          environ_base={"REMOTE_ADDR": "10.0.0.8"})
-        assert resp.status_code == 302
 
 
 def _set_cookie(resp, name="session"):

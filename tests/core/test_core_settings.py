@@ -6,10 +6,13 @@ import io
 import secrets
 
 import pytest
+from PIL import Image
 
-from app import settings
+from app.activity import SYSTEM
 from app.extensions import db
-from app.models import Setting, StoredFile
+from app.models import Activity, Setting, StoredFile
+from app.settings import operations, queries
+from app.settings.validation import SettingsError
 
 GOOD = {"agency_name": "Bright Pixel", "postal_address": "1 High St\nLeeds LS1 1AA",
         "sender_name": "Ann at Bright Pixel", "sender_address": "ann@brightpixel.example",
@@ -17,13 +20,13 @@ GOOD = {"agency_name": "Bright Pixel", "postal_address": "1 High St\nLeeds LS1 1
 
 
 def test_get_and_set_value_roundtrip(app):
-    assert settings.get("agency_name", "fallback") == "fallback"
-    settings.set_value("agency_name", "Acme", None)
-    settings.set_value("campaign.defaults", {"niche": "dentists", "limits": [1, 2]}, None)
+    assert queries.get("agency_name", "fallback") == "fallback"
+    operations.set_value("agency_name", "Acme", actor=SYSTEM)
+    operations.set_value("campaign.defaults", {"niche": "dentists", "limits": [1, 2]}, actor=SYSTEM)
     db.session.commit()
     db.session.expire_all()
-    assert settings.get("agency_name") == "Acme"
-    assert settings.get("campaign.defaults") == {"niche": "dentists", "limits": [1, 2]}
+    assert queries.get("agency_name") == "Acme"
+    assert queries.get("campaign.defaults") == {"niche": "dentists", "limits": [1, 2]}
 
 
 @pytest.mark.parametrize("key", [
@@ -32,8 +35,8 @@ def test_get_and_set_value_roundtrip(app):
     "private_key", "aws_access_key", "auth_token", "Agency Name", "", "x" * 81,
 ])
 def test_secret_looking_or_malformed_keys_are_refused(app, key):
-    with pytest.raises(settings.SettingsError) as err:
-        settings.set_value(key, "harmless", None)
+    with pytest.raises(SettingsError) as err:
+        operations.set_value(key, "harmless", actor=SYSTEM)
     assert "secret" in str(err.value) or "Setting names" in str(err.value)
     assert db.session.scalar(db.select(db.func.count()).select_from(Setting)) == 0
 
@@ -57,8 +60,8 @@ SECRET_VALUES = [
 
 @pytest.mark.parametrize("value", SECRET_VALUES)
 def test_secret_looking_values_are_refused_without_echo(app, value):
-    with pytest.raises(settings.SettingsError) as err:
-        settings.set_value("agency_note", value, None)
+    with pytest.raises(SettingsError) as err:
+        operations.set_value("agency_note", value, actor=SYSTEM)
     assert "looks like a secret" in str(err.value)
     flat = str(value)
     assert flat[8:30] not in str(err.value)
@@ -66,8 +69,8 @@ def test_secret_looking_values_are_refused_without_echo(app, value):
 
 
 def test_configured_secret_values_are_refused(app):
-    with pytest.raises(settings.SettingsError):
-        settings.set_value("agency_name", f"Acme {app.config['SECRET_KEY']}", None)
+    with pytest.raises(SettingsError):
+        operations.set_value("agency_name", f"Acme {app.config['SECRET_KEY']}", actor=SYSTEM)
 
 
 @pytest.mark.parametrize("value", [
@@ -77,8 +80,8 @@ def test_configured_secret_values_are_refused(app):
     ["dentists", "plumbers"], "Supercalifragilisticexpialidocious",
 ])
 def test_ordinary_values_are_accepted(app, value):
-    settings.set_value("agency_note", value, None)
-    assert settings.get("agency_note") == value
+    operations.set_value("agency_note", value, actor=SYSTEM)
+    assert queries.get("agency_note") == value
 
 
 def test_admin_saves_settings_form(client, auth):
@@ -86,7 +89,8 @@ def test_admin_saves_settings_form(client, auth):
     resp = client.post("/settings/", data=GOOD)
     assert resp.status_code == 302
     db.session.expire_all()
-    values = settings.agency()
+    values = queries.agency()
+    assert Activity.query.filter_by(verb="settings.update", user_id=admin.id).count() == 1
     assert values["agency_name"] == "Bright Pixel"
     assert values["brand_colour"] == "#12ab9f"
     assert values["sender_address"] == "ann@brightpixel.example"
@@ -114,8 +118,8 @@ def test_bad_settings_input_is_explained_and_nothing_is_saved(client, auth, fiel
     resp = client.post("/settings/", data={**GOOD, "agency_name": "Changed", field: bad})
     assert resp.status_code == 422 and message in resp.data
     db.session.expire_all()
-    assert settings.get("agency_name") == "Bright Pixel"  # nothing half-written
-    assert settings.get(field) == (GOOD[field] if field != "brand_colour" else "#12ab9f")
+    assert queries.get("agency_name") == "Bright Pixel"  # nothing half-written
+    assert queries.get(field) == (GOOD[field] if field != "brand_colour" else "#12ab9f")
 
 
 def test_secret_panel_shows_status_never_values(client, auth, app):
@@ -125,7 +129,7 @@ def test_secret_panel_shows_status_never_values(client, auth, app):
     assert "SMTP_PASSWORD" in page and "SECRET_KEY" in page and "DKIM_PRIVATE_KEY" in page
     assert "configured" in page and "not set" in page
     assert app.config["SMTP_PASSWORD"] not in page and app.config["SECRET_KEY"] not in page
-    status = dict(settings.secret_status(app.config))
+    status = dict(queries.secret_status(app.config))
     assert status["SMTP_PASSWORD"] and status["SECRET_KEY"] and not status["DKIM_PRIVATE_KEY"]
 
 
@@ -135,31 +139,36 @@ def test_logo_upload_verified_and_served(client, auth, image_bytes):
     resp = client.post("/settings/logo", data={"logo": (io.BytesIO(png), "logo.png")},
                        content_type="multipart/form-data")
     assert resp.status_code == 302
-    key = settings.get("logo_file")
+    key = queries.get("logo_file")
     row = StoredFile.query.filter_by(key=key).one()
     assert (row.owner_type, row.owner_id) == ("setting", 0)
-    assert row.content_type == "image/png" and row.size == len(png)
-    served = client.get(f"/files/{key}")
-    assert served.status_code == 200 and served.data == png and served.mimetype == "image/png"
+    assert row.content_type == "image/png"
+    served = client.get(f"/files/{key}")  # re-encoded by Pillow: the same picture
+    assert served.status_code == 200 and served.mimetype == "image/png"
+    assert row.size == len(served.data) and served.data.startswith(b"\x89PNG")
+    assert Image.open(io.BytesIO(served.data)).size == (40, 20)
     assert b"brand-logo" in client.get("/").data
     # a new logo replaces the old file
-    webp = image_bytes("WEBP")
-    client.post("/settings/logo", data={"logo": (io.BytesIO(webp), "logo.webp")},
+    jpeg = image_bytes("JPEG")
+    client.post("/settings/logo", data={"logo": (io.BytesIO(jpeg), "logo.jpg")},
                 content_type="multipart/form-data")
     db.session.expire_all()
-    new_key = settings.get("logo_file")
+    new_key = queries.get("logo_file")
     assert new_key != key and new_key.endswith(".webp")
     assert StoredFile.query.filter_by(key=key).count() == 0
     assert client.get(f"/files/{key}").status_code == 404
     client.post("/settings/logo/remove")
     db.session.expire_all()
-    assert settings.get("logo_file") is None and StoredFile.query.count() == 0
+    assert queries.get("logo_file") is None and StoredFile.query.count() == 0
+    verbs = [a.verb for a in Activity.query.order_by(Activity.id)
+             if a.verb.startswith("settings.")]
+    assert verbs == ["settings.logo", "settings.logo", "settings.logo_removed"]
 
 
 @pytest.mark.parametrize("payload, name, message", [
     (b"GIF89a" + b"\0" * 40, "logo.gif", b"PNG, JPEG or WebP"),
     (b"<svg xmlns='http://www.w3.org/2000/svg'></svg>", "logo.svg", b"PNG, JPEG or WebP"),
-    (b"\x89PNG\r\n\x1a\n" + b"garbage" * 10, "logo.png", b"PNG, JPEG or WebP"),
+    (b"\x89PNG\r\n\x1a\n" + b"garbage" * 10, "logo.png", b"complete and undamaged"),
     (b"", "empty.png", b"empty"),
     (b"\x89PNG" + b"0" * (1024 * 1024 + 10), "huge.png", b"too large"),
 ])
@@ -168,7 +177,7 @@ def test_bad_logos_are_refused_with_a_message(client, auth, payload, name, messa
     resp = client.post("/settings/logo", data={"logo": (io.BytesIO(payload), name)},
                        content_type="multipart/form-data")
     assert resp.status_code == 422 and message in resp.data
-    assert settings.get("logo_file") is None and StoredFile.query.count() == 0
+    assert queries.get("logo_file") is None and StoredFile.query.count() == 0
 
 
 def test_logo_gif_is_refused_even_if_pillow_reads_it(client, auth, image_bytes):
@@ -185,4 +194,4 @@ def test_members_cannot_open_or_change_settings(client, auth):
     assert client.post("/settings/", data=GOOD).status_code == 403
     assert client.post("/settings/logo").status_code == 403
     assert client.post("/settings/logo/remove").status_code == 403
-    assert settings.get("agency_name") is None
+    assert queries.get("agency_name") is None

@@ -172,3 +172,32 @@ def test_admin_resetting_own_password_stays_signed_in(app, client, auth):
     assert resp.status_code == 302
     assert client.get("/users/").status_code == 200  # this session carries on
     assert other.get("/").status_code == 302  # the other one ended
+
+
+def test_password_hash_cost_comes_from_config_and_old_hashes_still_verify(client, create_user):
+    from argon2 import PasswordHasher
+
+    user = create_user(email="cheap@example.com")
+    assert "$m=8,t=1,p=1$" in user.password_hash  # tests configure the cheapest cost
+    # a hash made at another cost (argon2-cffi's production defaults) still verifies, and
+    # signing in re-hashes it at the configured cost
+    user.password_hash = PasswordHasher().hash(PW)
+    db.session.commit()
+    assert "$m=65536,t=3,p=4$" in _user("cheap@example.com").password_hash
+    assert _login(client, "cheap@example.com", PW).status_code == 302
+    assert "$m=8,t=1,p=1$" in _user("cheap@example.com").password_hash
+
+
+def test_every_account_change_is_in_the_activity_feed(client, auth, create_user):
+    admin = auth.login("admin")
+    member = create_user(email="feed@example.com")
+    client.post(f"/users/{member.id}", data={"name": "Fay", "role": "member"})
+    client.post(f"/users/{member.id}/password",
+                data={"password": "new password 1", "confirm": "new password 1"})
+    client.post(f"/users/{member.id}/active", data={"active": "0"})
+    client.post(f"/users/{member.id}/active", data={"active": "1"})
+    rows = Activity.query.filter_by(subject_type="user", subject_id=member.id,
+                                    user_id=admin.id).order_by(Activity.id).all()
+    assert [a.verb for a in rows] == ["user.update", "user.password", "user.deactivated",
+                                      "user.reactivated"]
+    assert Activity.query.filter_by(verb="user.login", user_id=admin.id).count() == 1

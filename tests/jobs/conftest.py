@@ -31,5 +31,6 @@ def _jobs_loggers_enabled() -> None:
     that existed before the migration; turn ours back on so caplog sees them."""
     import logging
 
-    for name in ("app.jobs.queue", "app.jobs.runs", "app.jobs.context"):
+    for name in ("app.jobs.queue", "app.jobs.runs", "app.jobs.context", "app.jobs.dispatch",
+                 "app.jobs.worker", "app.jobs.registry"):
         logging.getLogger(name).disabled = False

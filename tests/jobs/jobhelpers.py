@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from app.activity import record
+from app.activity import SYSTEM, record
 from app.extensions import db
 from app.jobs import registry, runs
 from app.jobs.context import RunContext
@@ -20,7 +20,7 @@ FINAL_FAILURES: list[tuple[int, str]] = []
 
 def _final(run: Run, code: str, message: str) -> None:
     FINAL_FAILURES.append((run.id, code))
-    record("test.final_failure", f"run {run.id} {code}", subject_type="run", subject_id=run.id)
+    record(SYSTEM, "test.final_failure", f"run {run.id} {code}", subject=("run", run.id))
 
 
 @registry.handler("test.transient", on_final_failure=_final, max_attempts=2)
@@ -38,7 +38,7 @@ def _marker(ctx: RunContext) -> dict[str, Any]:
     with ctx.phase("work"):
         ctx.log("working")
     with ctx.fenced():
-        record("test.marker", f"run {ctx.run_id}", subject_type="run", subject_id=ctx.run_id)
+        record(SYSTEM, "test.marker", f"run {ctx.run_id}", subject=("run", ctx.run_id))
         ctx.complete({"ok": True})
     return {"ok": True}
 

@@ -10,7 +10,7 @@ import pytest
 from jobhelpers import FINAL_FAILURES, expire_lease, make_run, markers, refresh, set_run
 from sqlalchemy import select
 
-from app.activity import record
+from app.activity import SYSTEM, record
 from app.extensions import db
 from app.jobs import runs
 from app.jobs.context import Heartbeat, LeaseLost, RunContext
@@ -76,7 +76,7 @@ def test_fenced_write_refused_after_takeover(app):
     assert token_b != token_a
 
     with pytest.raises(LeaseLost), ctx_a.fenced():
-        record("test.marker", "from A", subject_type="run", subject_id=run.id)
+        record(SYSTEM, "test.marker", "from A", subject=("run", run.id))
         ctx_a.complete({"by": "A"})
     assert markers("test.marker", run.id) == 0
     assert ctx_a.renew() is False and ctx_a.lost
@@ -87,7 +87,7 @@ def test_fenced_write_refused_after_takeover(app):
 
     ctx_b = RunContext(claimed_b, token_b, 60)
     with ctx_b.fenced():
-        record("test.marker", "from B", subject_type="run", subject_id=run.id)
+        record(SYSTEM, "test.marker", "from B", subject=("run", run.id))
         ctx_b.complete({"by": "B"})
     got = refresh(run.id)
     assert (got.status, got.result, got.attempt) == (RunStatus.SUCCEEDED, {"by": "B"}, 2)
@@ -217,6 +217,21 @@ def test_enqueue_only_after_commit(app, huey, drain):
     assert db.session.get(Run, run_id) is None
     assert db.session.scalar(select(Activity.id).where(Activity.verb == "test.marker")) is None
     assert runs.reap()["resubmitted"] == 0
+
+
+def test_submit_after_commit_hands_over_on_commit_only(app, huey):
+    run = runs.create("test.marker")
+    runs.submit_after_commit([run.id])
+    assert huey.pending_count() == 0  # nothing reaches the queue before the commit
+    db.session.rollback()
+    assert huey.pending_count() == 0
+    db.session.commit()  # a later, unrelated commit does not hand over the forgotten run
+    assert huey.pending_count() == 0
+    kept = make_run()
+    runs.submit_after_commit([kept.id])
+    db.session.commit()
+    assert [t.args for t in huey.pending()] == [(kept.id,)]
+    assert refresh(kept.id).enqueued_at is not None
 
 
 def test_cancel_running_run_stops_its_worker(app):

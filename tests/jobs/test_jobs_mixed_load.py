@@ -1,4 +1,5 @@
-"""Web requests and worker threads writing at once: 0 "database is locked" (RELIABILITY §5).
+"""Web requests and worker threads writing at once: 0 "database is locked"
+(docs/reliability.md, SQLite).
 
 Worker threads run real runs (claim, heartbeat thread, log lines, fenced completion)
 while web threads read the Runs pages and a reaper thread reaps. Bounded by work, not
@@ -16,7 +17,7 @@ import pytest
 from jobhelpers import make_run
 from sqlalchemy import select
 
-from app.activity import record
+from app.activity import SYSTEM, record
 from app.extensions import db
 from app.jobs import registry, runs
 from app.jobs.context import RunContext
@@ -33,7 +34,7 @@ def _chatty(ctx: RunContext) -> dict[str, Any]:
         ctx.renew()
         ctx.check_lease()
     with ctx.fenced():
-        record("test.chatty", f"run {ctx.run_id}", subject_type="run", subject_id=ctx.run_id)
+        record(SYSTEM, "test.chatty", f"run {ctx.run_id}", subject=("run", ctx.run_id))
         ctx.complete({"steps": 6})
     return {}
 

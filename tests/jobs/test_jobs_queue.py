@@ -12,7 +12,8 @@ import pytest
 from jobhelpers import closed_port, expire_lease, make_run, refresh, set_run
 
 from app.jobs import runs
-from app.jobs.queue import Reaper, get_huey
+from app.jobs.queue import get_huey
+from app.jobs.worker import Reaper
 from app.models import RunStatus
 from app.models.base import utcnow
 

@@ -1,6 +1,6 @@
 """SIGKILL a real worker process mid-job: every run is recovered and finishes exactly once.
 
-A real consumer (``.venv/bin/pitchfast worker``) runs against a temporary instance
+A real consumer (``python -m app.cli worker``) runs against a temporary instance
 folder whose config.py names this test's database and queue. The test process plays
 the reaper (``runs.reap()``), as Huey's periodic tasks run at most once a minute.
 Run with ``-s`` to see the figures.
@@ -26,7 +26,7 @@ from app.extensions import db
 from app.jobs import runs
 from app.models import Activity, Run, RunLog, RunStatus
 
-PITCHFAST = Path(sys.executable).with_name("pitchfast")
+PITCHFAST = [sys.executable, "-m", "app.cli"]  # the CLI, wherever this interpreter is
 REDIS_URL = os.environ.get("PITCHFAST_TEST_REDIS_URL", "")
 LEASE = 3
 FINAL = (RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.DEAD, RunStatus.CANCELED)
@@ -66,7 +66,7 @@ class Workers:
     def start(self, threads: int = 2) -> subprocess.Popen[bytes]:
         log = open(self.instance / f"worker-{len(self.procs)}.log", "wb")
         proc = subprocess.Popen(
-            [str(PITCHFAST), "worker", "--threads", str(threads), "--no-periodic"],
+            [*PITCHFAST, "worker", "--threads", str(threads), "--no-periodic"],
             env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )
         log.close()

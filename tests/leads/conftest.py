@@ -1,5 +1,6 @@
 """Fixtures for campaigns and leads: campaigns, leads in bulk, CSV files, query counting,
-and a stand-in "audit" handler (the real one lives in app/audits/jobs.py)."""
+and a stand-in "audit" handler (the real one lives in app/audits/jobs.py; the app
+factory has registered it, so the stand-in replaces it and the real one is put back)."""
 
 from __future__ import annotations
 
@@ -23,10 +24,11 @@ def fixtures_dir() -> Path:
 @pytest.fixture
 def make_campaign(app):
     """Factory: ``make_campaign(name="Dentists", slug=None)`` -> committed Campaign."""
-    from app.leads.campaigns import create_campaign
+    from app import activity
+    from app.campaigns.operations import create_campaign
 
     def make(name: str = "Dentists in Leeds", slug: str | None = None, **kw: Any):
-        campaign = create_campaign(name, slug, **kw)
+        campaign = create_campaign(name, slug, actor=activity.SYSTEM, **kw)
         db.session.commit()
         return campaign
 
@@ -115,7 +117,6 @@ def audit_stand_in(app):
     """Register a stand-in handler for kind "audit" (marks the lead audited), removed after."""
     from app.jobs import registry
 
-    registry.load_handlers()
     previous = registry.HANDLERS.get("audit")
 
     @registry.handler("audit", max_attempts=1)

@@ -2,9 +2,10 @@
 
 import sqlalchemy as sa
 
+from app.cli import main
 from app.extensions import db
 from app.jobs import runs
-from app.models import Campaign, CampaignStatus, Lead, Run, RunBatch, RunStatus
+from app.models import Activity, Campaign, CampaignStatus, Lead, Run, RunBatch, RunStatus
 from app.models.base import utcnow
 
 
@@ -54,6 +55,21 @@ def test_create_edit_and_move_a_campaign(client, auth):
     assert link in client.get("/campaigns/?archived=1").data
     resp = client.post(f"/campaigns/{campaign.slug}/status", data={"status": "paused"})
     assert resp.status_code == 409 and b"Cannot move campaign from archived to paused" in resp.data
+
+
+def test_web_and_cli_record_the_same_activity_with_their_actor(client, auth, runner):
+    user = auth.login()
+    assert client.post("/campaigns/new", data={"name": "From the web"}).status_code == 302
+    assert runner.invoke(main, ["campaigns", "create", "From the CLI"]).exit_code == 0
+    rows = db.session.execute(
+        sa.select(Activity.verb, Activity.actor_kind, Activity.user_id, Activity.summary)
+        .where(Activity.verb == "campaign.create")
+        .order_by(Activity.id)
+    ).all()
+    assert [tuple(r) for r in rows] == [
+        ("campaign.create", "user", user.id, "created campaign From the web"),
+        ("campaign.create", "system", None, "created campaign From the CLI"),
+    ]
 
 
 def test_slug_must_be_unique_and_valid(client, auth, campaign):

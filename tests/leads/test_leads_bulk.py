@@ -153,10 +153,10 @@ def test_bulk_needs_a_selection_and_stays_in_its_campaign(
 
 
 def test_bulk_audit_has_a_size_limit(client, auth, campaign, add_leads, monkeypatch):
-    from app.leads import bulk
+    from app.leads import operations
 
     auth.login()
-    monkeypatch.setattr(bulk, "MAX_AUDIT_BATCH", 2)
+    monkeypatch.setattr(operations, "MAX_AUDIT_BATCH", 2)
     add_leads(campaign, 3)
     resp = client.post("/campaigns/dentists/leads/bulk", data={"action": "audit", "scope": "all"})
     page = client.get(resp.headers["Location"]).data.decode()

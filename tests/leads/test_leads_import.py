@@ -10,10 +10,12 @@ import zipfile
 import pytest
 import sqlalchemy as sa
 
+from app import activity
 from app.cli import main
 from app.extensions import db
+from app.leads.columns import detect_mapping
 from app.leads.csvfile import CsvRefused, read_csv
-from app.leads.importer import detect_mapping, run_import
+from app.leads.operations import import_leads
 from app.models import BlacklistEntry, BlacklistKind, BlacklistReason, Lead
 
 LIMIT = 5 * 1024 * 1024
@@ -26,7 +28,9 @@ def _block(kind, value, reason=BlacklistReason.UNSUBSCRIBED):
 
 def _import(campaign, data, name="leads.csv"):
     parsed = read_csv(data, LIMIT)
-    report = run_import(campaign, parsed, detect_mapping(parsed.headers), name)
+    report = import_leads(
+        campaign, parsed, detect_mapping(parsed.headers), name, actor=activity.SYSTEM
+    )
     db.session.commit()
     return report
 
@@ -175,12 +179,19 @@ def test_failed_import_leaves_nothing_behind(campaign, monkeypatch):
     from app.leads import importer, search_index
 
     monkeypatch.setattr(search_index, "CHUNK", 2)
+    classify = importer.classify
+
+    def classify_then_corrupt(*args, **kwargs):
+        report = classify(*args, **kwargs)
+        # violates the (campaign, domain) uniqueness in the second chunk
+        report.rows[3]["domain"] = report.rows[0]["domain"]
+        return report
+
+    monkeypatch.setattr(importer, "classify", classify_then_corrupt)
     data = b"name,website\n" + b"".join(b"Biz %d,biz%d.example\n" % (i, i) for i in range(5))
     parsed = read_csv(data, LIMIT)
-    report = importer.classify(campaign, parsed, detect_mapping(parsed.headers))
-    report.rows[3]["domain"] = report.rows[0]["domain"]  # violates (campaign, domain) uniqueness
     with pytest.raises(sa.exc.IntegrityError):
-        importer.commit_rows(report)
+        import_leads(campaign, parsed, detect_mapping(parsed.headers), actor=activity.SYSTEM)
     db.session.rollback()
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Lead)) == 0
 

@@ -132,12 +132,16 @@ def test_local_sites_are_accepted_only_when_allowlisted():
 
 
 def test_import_accepts_allowlisted_local_sites(app, campaign):
+    from app import activity
+    from app.leads.columns import detect_mapping
     from app.leads.csvfile import read_csv
-    from app.leads.importer import detect_mapping, run_import
+    from app.leads.operations import import_leads
 
     app.config["AUDIT_ALLOW_TARGETS"] = ["127.0.0.1:5099"]
     parsed = read_csv(b"name,website\nLocal,http://127.0.0.1:5099/good/\n"
                       b"Other,http://127.0.0.1:6000/\n", 1 << 20)
-    report = run_import(campaign, parsed, detect_mapping(parsed.headers), "local.csv")
+    report = import_leads(
+        campaign, parsed, detect_mapping(parsed.headers), "local.csv", actor=activity.SYSTEM
+    )
     assert report.imported == 1
     assert [b["line"] for b in report.bad] == [3] and "IP address" in report.bad[0]["reason"]

@@ -5,7 +5,8 @@ import re
 
 import pytest
 
-from app.leads.search import LeadFilter, decode_cursor, encode_cursor, page
+from app.leads.queries import page
+from app.leads.search import LeadFilter, decode_cursor, encode_cursor
 from app.models.base import utcnow
 
 

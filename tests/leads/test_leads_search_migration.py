@@ -5,7 +5,8 @@ import sqlalchemy as sa
 from flask_migrate import downgrade, upgrade
 
 from app.extensions import db
-from app.leads.search import LeadFilter, page
+from app.leads.queries import page
+from app.leads.search import LeadFilter
 from app.models import Lead
 
 

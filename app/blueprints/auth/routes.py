@@ -1,9 +1,11 @@
-"""Sign in, sign out and the first-run admin setup."""
+"""Sign in, sign out, the first-run admin setup, and each person's own account page
+(their password and their sessions)."""
 
 from __future__ import annotations
 
 from flask import (
     Blueprint,
+    abort,
     current_app,
     flash,
     redirect,
@@ -12,89 +14,177 @@ from flask import (
     session,
     url_for,
 )
-from flask_login import current_user, login_user, logout_user
+from flask.typing import ResponseReturnValue
+from flask_login import current_user, logout_user
 
-from app import activity
 from app.access import is_safe_next, member, public
-from app.auth import (
+from app.activity import Actor
+from app.auth import devices, queries, sessions
+from app.auth.operations import (
     AuthError,
-    authenticate,
-    create_user,
-    first_run_open,
-    has_users,
-    session_fingerprint,
+    Throttled,
+    end_all_sessions,
+    end_session,
+    setup_first_admin,
+    sign_in,
 )
-from app.blueprints.auth.forms import LoginForm, SetupForm
+from app.blueprints.auth.forms import ChangePasswordForm, LoginForm, SetupForm
 from app.extensions import db
-from app.models import Role
+from app.forms import EmptyForm
+from app.htmx import render
+from app.models import User
+from app.ratelimit import client_address
+from app.users.operations import (
+    AccountError,
+    CurrentPasswordError,
+    PasswordError,
+    change_own_password,
+)
+from app.users.queries import has_users
 
 bp = Blueprint("auth", __name__)
 
 
-def _start_session(user) -> None:
-    """A fresh session (no fixation) bound to the user's current password."""
-    session.clear()
-    login_user(user)
-    session["_pwf"] = session_fingerprint(user, current_app.config["SECRET_KEY"])
-
-
 @bp.route("/login", methods=["GET", "POST"])
 @public
-def login():
+def login() -> ResponseReturnValue:
     if not has_users():
         return redirect(url_for("auth.setup"))
     if current_user.is_authenticated:
         return redirect(url_for("dashboard.index"))
     form = LoginForm(next=request.args.get("next", ""))
     if form.validate_on_submit():
-        ip = request.remote_addr or "?"
+        device = devices.read(request.cookies.get(devices.COOKIE))
         try:
-            user = authenticate(form.email.data, form.password.data, ip, current_app.config)
+            user = sign_in(form.email.data, form.password.data, address=client_address(),
+                           device=device, config=current_app.config)
         except AuthError as exc:
-            db.session.commit()  # keep the failed attempt for throttling
+            db.session.commit()  # keep the counted failure for the backoff
             form.form_errors.append(str(exc))
             form.password.data = ""
-            return render_template("auth/login.html", form=form), 422
-        activity.record("user.login", f"{user.email} signed in", user_id=user.id,
-                        subject_type="user", subject_id=user.id)
+            # 422 like any refused form (htmx swaps it in; a 429 would not be shown), with
+            # Retry-After when the backoff says when to try again.
+            headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, Throttled) else {}
+            return render_template("auth/login.html", form=form), 422, headers
+        sessions.start_session(user)
         db.session.commit()
-        _start_session(user)
         target = form.next.data
-        return redirect(target if is_safe_next(target) else url_for("dashboard.index"))
+        resp = redirect(target if is_safe_next(target) else url_for("dashboard.index"))
+        return devices.set_cookie(resp, devices.remember(device, user.id))
     return render_template("auth/login.html", form=form), 422 if form.errors else 200
 
 
 @bp.route("/setup", methods=["GET", "POST"])
 @public
-def setup():
+def setup() -> ResponseReturnValue:
     if has_users():
         return redirect(url_for("auth.login"))
     form = SetupForm()
     if form.validate_on_submit():
-        if not first_run_open():  # someone finished setup while this form was open
+        try:
+            user = setup_first_admin(form.email.data, form.password.data, form.name.data or "")
+        except PasswordError as exc:
+            db.session.rollback()
+            form.password.errors.append(str(exc))
+            return render_template("auth/setup.html", form=form), 422
+        except AccountError as exc:
+            db.session.rollback()
+            form.email.errors.append(str(exc))
+            return render_template("auth/setup.html", form=form), 422
+        if user is None:  # someone finished setup while this form was open
             db.session.rollback()
             flash("An admin account already exists. Sign in, or ask that admin to invite "
                   "you.", "info")
             return redirect(url_for("auth.login"))
-        try:
-            user = create_user(form.email.data, form.password.data, Role.ADMIN,
-                               form.name.data or "")
-        except AuthError as exc:
-            form.email.errors.append(str(exc))
-            return render_template("auth/setup.html", form=form), 422
-        activity.record("user.setup", f"{user.email} created the first admin account",
-                        user_id=user.id, subject_type="user", subject_id=user.id)
+        sessions.start_session(user)
         db.session.commit()
-        _start_session(user)
         flash("Welcome to PitchFast. Your admin account is ready.", "success")
-        return redirect(url_for("dashboard.index"))
+        resp = redirect(url_for("dashboard.index"))
+        return devices.set_cookie(resp, devices.remember(None, user.id))
     return render_template("auth/setup.html", form=form), 422 if form.errors else 200
 
 
 @bp.post("/logout")
 @member
-def logout():
+def logout() -> ResponseReturnValue:
+    sessions.end_current_session("signed out")  # a copy of the cookie stops working too
+    db.session.commit()
     logout_user()
     session.clear()
     flash("You are signed out.", "info")
     return redirect(url_for("auth.login"))
+
+
+def _me() -> User:
+    user: User = current_user._get_current_object()
+    return user
+
+
+def _account(block: str | None = None, status: int = 200,
+             password_form: ChangePasswordForm | None = None) -> ResponseReturnValue:
+    user = _me()
+    rows = queries.open_sessions(user.id)
+    current_id = next((r.id for r in rows if sessions.is_current(r)), None)
+    return render("auth/account.html", block, status, user=user, sessions=rows,
+                  current_id=current_id, password_form=password_form or ChangePasswordForm(),
+                  action_form=EmptyForm())
+
+
+@bp.get("/account")
+@member
+def account() -> ResponseReturnValue:
+    return _account()
+
+
+@bp.post("/account/password")
+@member
+def change_password() -> ResponseReturnValue:
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        try:
+            change_own_password(_me(), form.current.data, form.password.data,
+                                keep_session=sessions.current_session_id(),
+                                config=current_app.config)
+        except CurrentPasswordError as exc:
+            db.session.commit()  # keep the counted failure
+            form.current.errors.append(str(exc))
+        except PasswordError as exc:
+            db.session.rollback()
+            form.password.errors.append(str(exc))
+        else:
+            db.session.commit()
+            flash("Your password is changed; your other sessions have ended.", "success")
+            return redirect(url_for("auth.account"))
+    return _account("password", 422, password_form=form)
+
+
+@bp.post("/account/sessions/<int:session_id>/end")
+@member
+def end_own_session(session_id: int) -> ResponseReturnValue:
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    user = _me()
+    row = queries.get_open_session_or_404(user.id, session_id)
+    was_current = sessions.is_current(row)
+    end_session(user, row, actor=Actor.of_user(user))
+    db.session.commit()
+    if was_current:
+        logout_user()
+        session.clear()
+        flash("You are signed out.", "info")
+        return redirect(url_for("auth.login"))
+    flash("That session has ended: the browser is signed out.", "success")
+    return redirect(url_for("auth.account"))
+
+
+@bp.post("/account/sessions/end-others")
+@member
+def end_other_sessions() -> ResponseReturnValue:
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    user = _me()
+    ended = end_all_sessions(user, actor=Actor.of_user(user),
+                             keep=sessions.current_session_id())
+    db.session.commit()
+    flash(f"Ended {ended} other session{'s' if ended != 1 else ''}.", "success")
+    return redirect(url_for("auth.account"))

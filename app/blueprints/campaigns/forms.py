@@ -1,10 +1,15 @@
 """Campaign forms."""
 
-from flask_wtf import FlaskForm
-from wtforms import EmailField, HiddenField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Email, Length, Optional, Regexp
+from __future__ import annotations
 
-from app.leads.campaigns import SLUG_RE, slug_taken
+from typing import Any
+
+from flask_wtf import FlaskForm
+from wtforms import EmailField, Field, HiddenField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Email, Length, Optional, Regexp, ValidationError
+
+from app.campaigns.operations import SLUG_RE
+from app.campaigns.queries import slug_taken
 
 
 class CampaignForm(FlaskForm):
@@ -26,14 +31,12 @@ class CampaignForm(FlaskForm):
     email_subject_template = StringField("Email subject template", validators=[Length(max=300)])
     email_body_template = TextAreaField("Email body template", validators=[Length(max=20_000)])
 
-    def __init__(self, *args, campaign_id: int | None = None, **kwargs):
+    def __init__(self, *args: Any, campaign_id: int | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._campaign_id = campaign_id
 
-    def validate_slug(self, field):
+    def validate_slug(self, field: Field) -> None:
         if field.data and slug_taken(field.data.strip().lower(), self._campaign_id):
-            from wtforms.validators import ValidationError
-
             raise ValidationError("Another campaign already uses this slug.")
 
 

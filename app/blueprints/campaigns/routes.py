@@ -3,47 +3,41 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
-from sqlalchemy import select
 
 from app.access import member
+from app.activity import Actor
 from app.blueprints.campaigns.forms import CampaignForm, StatusForm
+from app.campaigns import operations, queries
+from app.campaigns.queries import get_campaign_or_404
 from app.extensions import db
-from app.htmx import render, stop_polling
-from app.leads import campaigns as service
-from app.models import Campaign, CampaignStatus
+from app.htmx import is_htmx, render, stop_polling
+from app.models import CampaignStatus
 from app.models.states import CAMPAIGN_TRANSITIONS
 
 bp = Blueprint("campaigns", __name__)
 
 
-def get_campaign_or_404(slug: str) -> Campaign:
-    """Load a campaign by slug (every member may see every campaign) or 404."""
-    campaign = db.session.scalar(select(Campaign).where(Campaign.slug == slug))
-    if campaign is None:
-        abort(404)
-    return campaign
-
-
 @bp.get("/")
 @member
-def index():
+def index() -> ResponseReturnValue:
     archived = request.args.get("archived") == "1"
-    rows = service.list_campaigns(include_archived=archived)
+    rows = queries.list_campaigns(include_archived=archived)
     return render("campaigns/index.html", rows=rows, archived=archived)
 
 
 @bp.route("/new", methods=["GET", "POST"])
 @member
-def new():
+def new() -> ResponseReturnValue:
     form = CampaignForm()
     if form.validate_on_submit():
         data = {k: v for k, v in form.data.items() if k not in ("csrf_token", "name", "slug")}
         try:
-            campaign = service.create_campaign(
-                form.name.data, form.slug.data or None, created_by_id=current_user.id, **data
+            campaign = operations.create_campaign(
+                form.name.data, form.slug.data or None, actor=Actor.of_user(current_user), **data
             )
-        except service.CampaignError as exc:
+        except operations.CampaignError as exc:
             form.name.errors.append(str(exc))
         else:
             db.session.commit()
@@ -56,14 +50,14 @@ def new():
 
 @bp.get("/<slug>")
 @member
-def show(slug: str):
+def show(slug: str) -> ResponseReturnValue:
     campaign = get_campaign_or_404(slug)
     return render(
         "campaigns/show.html",
         None,
         campaign=campaign,
-        stats=service.stats(campaign),
-        batches=service.batch_progress(campaign.id),
+        stats=queries.stats(campaign),
+        batches=queries.batch_progress(campaign.id),
         status_form=StatusForm(),
         next_statuses=sorted(CAMPAIGN_TRANSITIONS[campaign.status], key=list(CampaignStatus).index),
     )
@@ -71,22 +65,25 @@ def show(slug: str):
 
 @bp.get("/<slug>/progress")
 @member
-def progress(slug: str):
+def progress(slug: str) -> ResponseReturnValue:
     campaign = get_campaign_or_404(slug)
-    batches = service.batch_progress(campaign.id)
+    if not is_htmx():
+        # The progress block only exists inside the campaign page: show that page.
+        return redirect(url_for("campaigns.show", slug=campaign.slug), 303)
+    batches = queries.batch_progress(campaign.id)
     resp = render("campaigns/show.html", "progress", campaign=campaign, batches=batches)
     return stop_polling(resp) if all(b["complete"] for b in batches) else resp
 
 
 @bp.route("/<slug>/edit", methods=["GET", "POST"])
 @member
-def edit(slug: str):
+def edit(slug: str) -> ResponseReturnValue:
     campaign = get_campaign_or_404(slug)
     form = CampaignForm(obj=campaign, campaign_id=campaign.id)
     form.slug.render_kw = {"readonly": True}
     if form.validate_on_submit():
         data = {k: v for k, v in form.data.items() if k not in ("csrf_token", "slug")}
-        service.update_campaign(campaign, current_user.id, **data)
+        operations.update_campaign(campaign, actor=Actor.of_user(current_user), **data)
         db.session.commit()
         flash("Campaign saved.", "success")
         return redirect(url_for("campaigns.show", slug=campaign.slug))
@@ -97,12 +94,13 @@ def edit(slug: str):
 
 @bp.post("/<slug>/status")
 @member
-def set_status(slug: str):
+def set_status(slug: str) -> ResponseReturnValue:
     campaign = get_campaign_or_404(slug)
     form = StatusForm()
     if not form.validate_on_submit() or form.status.data not in {s.value for s in CampaignStatus}:
         abort(400)
-    service.set_status(campaign, CampaignStatus(form.status.data), current_user.id)
+    status = CampaignStatus(form.status.data)
+    operations.set_status(campaign, status, actor=Actor.of_user(current_user))
     db.session.commit()
     flash(f"Campaign is now {campaign.status.value}.", "success")
     return redirect(url_for("campaigns.show", slug=campaign.slug))

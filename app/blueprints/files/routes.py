@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, request
-from sqlalchemy import select
+from flask import Blueprint, Response, request
+from flask.typing import ResponseReturnValue
 from werkzeug.wsgi import wrap_file
 
-from app import storage
 from app.access import member
-from app.extensions import db
-from app.models import StoredFile
+from app.files.queries import get_file_or_404, open_file_or_404
 
 bp = Blueprint("files", __name__)
 MAX_AGE = 3600
@@ -19,24 +17,15 @@ INLINE = {"image/png", "image/jpeg", "image/webp", "image/gif", "application/pdf
 
 @bp.get("/<path:key>")
 @member
-def serve(key: str):
-    try:
-        storage.check_key(key)
-    except storage.StorageError:
-        abort(404)
-    row = db.session.scalar(select(StoredFile).where(StoredFile.key == key)) or abort(404)
-    etag = row.checksum
-    if etag in request.if_none_match:
+def serve(key: str) -> ResponseReturnValue:
+    row = get_file_or_404(key)
+    if row.checksum in request.if_none_match:
         resp = Response(status=304)
     else:
-        try:
-            fh = storage.open_file(key)
-        except storage.StorageError:
-            abort(404)
-        resp = Response(wrap_file(request.environ, fh), content_type=row.content_type,
-                        direct_passthrough=True)
+        resp = Response(wrap_file(request.environ, open_file_or_404(row)),
+                        content_type=row.content_type, direct_passthrough=True)
         resp.content_length = row.size
-    resp.set_etag(etag)
+    resp.set_etag(row.checksum)
     resp.headers["Cache-Control"] = f"private, max-age={MAX_AGE}"
     resp.headers["X-Content-Type-Options"] = "nosniff"
     resp.headers["Content-Disposition"] = "inline" if row.content_type in INLINE else "attachment"

@@ -1,5 +1,7 @@
-"""leads blueprint."""
+"""leads blueprint: ``bp`` lives in routes.py; the bulk actions and the CSV import pages
+are modules of their own that add their routes to it."""
 
+from app.blueprints.leads import actions, imports  # noqa: F401  (their routes register on bp)
 from app.blueprints.leads.routes import bp
 
 __all__ = ["bp"]

@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 from flask import flash, redirect, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from app.access import member
-from app.blueprints.campaigns.routes import get_campaign_or_404
-from app.blueprints.leads.blueprint import bp
-from app.blueprints.leads.forms import BulkForm
-from app.blueprints.leads.helpers import filter_from
+from app.activity import Actor
+from app.blueprints.leads.forms import BulkForm, filter_from
+from app.blueprints.leads.routes import bp
+from app.campaigns.queries import get_campaign_or_404
 from app.extensions import db
 from app.htmx import render
-from app.jobs import runs
-from app.leads import bulk
-from app.leads.search import matching_ids
-from app.models import LeadStatus
+from app.leads import operations
+from app.leads.queries import matching_ids
+from app.models import Campaign, LeadStatus
 
 VERBS = {
     "audit": "Queued audits for",
@@ -27,13 +27,13 @@ VERBS = {
 
 @bp.post("/campaigns/<slug>/leads/bulk")
 @member
-def bulk_action(slug: str):
+def bulk_action(slug: str) -> ResponseReturnValue:
     campaign = get_campaign_or_404(slug)
     _filter_form, f = filter_from(request.args)
     back = url_for("leads.index", slug=slug, **f.to_args())
     form = BulkForm()
     if not form.validate_on_submit():
-        flash("Choose an action.", "error")
+        flash(form.ids.errors[0] if form.ids.errors else "Choose an action.", "error")
         return redirect(back)
     ids = (
         matching_ids(campaign.id, f)
@@ -61,24 +61,24 @@ def bulk_action(slug: str):
             back=back,
         )
     try:
-        result = _apply(campaign, action, ids, form.new_status.data)
-    except bulk.BulkError as exc:
+        result = _apply(campaign, action, ids, form.new_status.data or "")
+    except operations.BulkError as exc:
         db.session.rollback()
         flash(str(exc), "error")
         return redirect(back)
-    db.session.commit()
-    if result.run_ids:
-        runs.submit(result.run_ids)
+    db.session.commit()  # queued audit runs reach the worker once this commit is done
     flash(result.message(VERBS[action]), "success" if result.done else "warning")
     return redirect(back)
 
 
-def _apply(campaign, action: str, ids: list[int], new_status: str | None) -> bulk.BulkResult:
-    user_id = current_user.id
+def _apply(
+    campaign: Campaign, action: str, ids: list[int], new_status: str
+) -> operations.BulkResult:
+    actor = Actor.of_user(current_user)
     if action == "audit":
-        return bulk.audit(campaign, ids, user_id)
+        return operations.audit_leads(campaign, ids, actor=actor)
     if action == "status":
-        return bulk.set_status(campaign, ids, LeadStatus(new_status), user_id)
+        return operations.set_leads_status(campaign, ids, LeadStatus(new_status), actor=actor)
     if action == "blacklist":
-        return bulk.blacklist(campaign, ids, user_id)
-    return bulk.delete_leads(campaign, ids, user_id)
+        return operations.blacklist_leads(campaign, ids, actor=actor)
+    return operations.delete_leads(campaign, ids, actor=actor)

@@ -1,7 +1,13 @@
 """Lead forms: one lead, the filter bar, import upload/mapping, bulk actions."""
 
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
+from werkzeug.datastructures import MultiDict
 from wtforms import (
     EmailField,
     HiddenField,
@@ -12,15 +18,16 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
-from app.leads.importer import FIELDS
-from app.leads.search import SORTS
+from app.edge import MAX_ID
+from app.leads.columns import FIELDS
+from app.leads.search import DEFAULT_SORT, SORTS, LeadFilter
 from app.models import LeadStatus
 from app.models.states import AUDIT_ONLY_STATUSES
 
 
-def choices(pairs) -> list[SelectChoice]:
+def choices(pairs: Iterable[tuple[str, str]]) -> list[SelectChoice]:
     """WTForms 3.3+ choices from ``(value, label)`` pairs."""
     return [SelectChoice(value, label) for value, label in pairs]
 
@@ -48,7 +55,7 @@ class LeadForm(FlaskForm):
     address = StringField("Address", validators=[Length(max=500)])
     notes = TextAreaField("Notes", validators=[Length(max=10_000)])
 
-    def data_for_service(self) -> dict:
+    def data_for_service(self) -> dict[str, Any]:
         return {
             name: getattr(self, name).data
             for name in (
@@ -91,12 +98,43 @@ class FilterForm(FlaskForm):
         choices=choices([("", "any"), ("yes", "has email"), ("no", "no email")]),
         validators=[Optional()],
     )
+    site_down = SelectField(
+        "Site",
+        choices=choices([("", "any"), ("yes", "site down"), ("no", "site up")]),
+        validators=[Optional()],
+    )
     sort = SelectField(
         "Sort",
         choices=choices((k, k) for s in SORTS for k in (s, "-" + s)),
         validators=[Optional()],
-        default="-created",
+        default=DEFAULT_SORT,
     )
+
+    def to_filter(self) -> LeadFilter:
+        """The filter this (validated) form describes; fields with errors are left out."""
+
+        def ok(name: str) -> bool:
+            return not getattr(self, name).errors
+
+        statuses = {s.value for s in LeadStatus}
+        return LeadFilter(
+            q=(self.q.data or "").strip() if ok("q") else "",
+            statuses=[s for s in self.status.data or [] if s in statuses] if ok("status") else [],
+            score_min=self.score_min.data if ok("score_min") else None,
+            score_max=self.score_max.data if ok("score_max") else None,
+            audited=self.audited.data or "" if ok("audited") else "",
+            city=(self.city.data or "").strip() if ok("city") else "",
+            has_email=self.has_email.data or "" if ok("has_email") else "",
+            site_down=self.site_down.data or "" if ok("site_down") else "",
+            sort=self.sort.data or DEFAULT_SORT if ok("sort") else DEFAULT_SORT,
+        )
+
+
+def filter_from(args: MultiDict[str, str]) -> tuple[FilterForm, LeadFilter]:
+    """The filter form bound to the URL, and the filter it describes (invalid parts dropped)."""
+    form = FilterForm(formdata=args)
+    form.validate()
+    return form, form.to_filter()
 
 
 class ImportUploadForm(FlaskForm):
@@ -117,6 +155,12 @@ for _name, (_label, _len) in FIELDS.items():
     setattr(
         ImportMappingForm, f"map_{_name}", SelectField(_label, choices=[], validate_choice=False)
     )
+
+
+def _ids(field: Any) -> None:
+    """Every selected id is a possible lead id (a larger one would overflow the column)."""
+    if any(not 1 <= i <= MAX_ID for i in field.data or []):
+        raise ValidationError("The selection holds an id that is not a lead's; reload the page.")
 
 
 class BulkForm(FlaskForm):
@@ -143,5 +187,7 @@ class BulkForm(FlaskForm):
         choices=choices([("selected", "selected leads"), ("all", "all leads matching the filter")]),
         default="selected",
     )
-    ids = SelectMultipleField(choices=[], validate_choice=False, coerce=int)
+    ids = SelectMultipleField(
+        choices=[], validate_choice=False, coerce=int, validators=[lambda _f, fd: _ids(fd)]
+    )
     confirm = HiddenField()

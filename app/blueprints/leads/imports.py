@@ -7,21 +7,30 @@ import re
 import secrets
 
 from flask import abort, current_app, flash, redirect, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from app import storage
 from app.access import member
-from app.blueprints.campaigns.routes import get_campaign_or_404
-from app.blueprints.leads.blueprint import bp
+from app.activity import Actor
 from app.blueprints.leads.forms import ImportMappingForm, ImportUploadForm, choices
+from app.blueprints.leads.routes import bp
+from app.campaigns.queries import get_campaign_or_404
+from app.database import read_only
 from app.extensions import db
 from app.htmx import render
-from app.leads.csvfile import CsvRefused, read_csv
-from app.leads.importer import FIELDS, classify, detect_mapping, run_import
+from app.leads.columns import FIELDS, detect_mapping
+from app.leads.csvfile import CsvFile, CsvRefused, read_csv
+from app.leads.importer import classify
 from app.leads.normalize import InvalidValue
+from app.leads.operations import import_leads
+from app.models import Campaign
+from app.untrusted import clean_text
 
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 PREVIEW_ROWS = 20
+#: Longest column name shown in the mapping selects.
+LABEL_CHARS = 60
 
 
 def _limit() -> int:
@@ -45,12 +54,16 @@ def _load(key: str) -> bytes:
 
 @bp.route("/campaigns/<slug>/leads/import", methods=["GET", "POST"])
 @member
-def import_upload(slug: str):
+def import_upload(slug: str) -> ResponseReturnValue:
     campaign = get_campaign_or_404(slug)
     form = ImportUploadForm()
     if form.validate_on_submit():
         upload = form.file.data
         data = upload.read(_limit() + 1)
+        # Checking the file needs no database: end this POST's transaction (on SQLite it
+        # holds the write lock) before parsing, and take the lock again only to store it.
+        campaign_id = campaign.id
+        db.session.rollback()
         try:
             read_csv(data, _limit())
         except CsvRefused as exc:
@@ -58,13 +71,13 @@ def import_upload(slug: str):
         else:
             token = secrets.token_urlsafe(18)
             storage.save(
-                _key(campaign.id, token, "csv"), data, "text/csv", owner=("campaign", campaign.id)
+                _key(campaign_id, token, "csv"), data, "text/csv", owner=("campaign", campaign_id)
             )
             storage.save(
-                _key(campaign.id, token, "name"),
-                (upload.filename or "upload.csv")[:200].encode(),
+                _key(campaign_id, token, "name"),
+                clean_text(upload.filename or "upload.csv")[:200].encode(),
                 "text/plain",
-                owner=("campaign", campaign.id),
+                owner=("campaign", campaign_id),
             )
             db.session.commit()
             return redirect(url_for("leads.import_mapping", slug=slug, token=token))
@@ -79,10 +92,14 @@ def import_upload(slug: str):
 
 
 def _mapping_form(headers: list[str]) -> tuple[ImportMappingForm, dict[str, int | None]]:
-    """The mapping form (detected columns as defaults) and the mapping it holds."""
+    """The mapping form (detected columns as defaults) and the mapping it holds.
+
+    The file has at most :data:`~app.leads.csvfile.MAX_COLUMNS` columns (read_csv refuses
+    wider ones) and each label is cut short, so the nine selects stay small.
+    """
     columns = choices(
         [("", "— not imported —")]
-        + [(str(i), h or f"column {i + 1}") for i, h in enumerate(headers)]
+        + [(str(i), _label(h, i)) for i, h in enumerate(headers)]
     )
     detected = detect_mapping(headers)
     form = ImportMappingForm(
@@ -97,10 +114,21 @@ def _mapping_form(headers: list[str]) -> tuple[ImportMappingForm, dict[str, int 
     return form, mapping
 
 
-def _commit_import(campaign, token: str, parsed, mapping, filename: str) -> bool:
+def _label(header: str, index: int) -> str:
+    text = clean_text(header).strip()
+    if not text:
+        return f"column {index + 1}"
+    return text if len(text) <= LABEL_CHARS else text[: LABEL_CHARS - 1] + "…"
+
+
+def _commit_import(
+    campaign: Campaign, token: str, parsed: CsvFile, mapping: dict[str, int | None], filename: str
+) -> bool:
     """Import, keep the report, drop the upload, commit; on any failure nothing is kept."""
     try:
-        report = run_import(campaign, parsed, mapping, filename, current_user.id)
+        report = import_leads(
+            campaign, parsed, mapping, filename, actor=Actor.of_user(current_user)
+        )
         storage.save(
             _key(campaign.id, token, "report.json"),
             json.dumps(report.as_dict()).encode(),
@@ -123,20 +151,32 @@ def _commit_import(campaign, token: str, parsed, mapping, filename: str) -> bool
 
 @bp.route("/campaigns/<slug>/leads/import/<token>", methods=["GET", "POST"])
 @member
-def import_mapping(slug: str, token: str):
+def import_mapping(slug: str, token: str) -> ResponseReturnValue:
     campaign = get_campaign_or_404(slug)
-    parsed = read_csv(_load(_key(campaign.id, token, "csv")), _limit() + 1)
-    filename = _load(_key(campaign.id, token, "name")).decode(errors="replace")
+    campaign_id = campaign.id
+    page = {"id": campaign_id, "name": campaign.name, "slug": campaign.slug}
+    # Parsing and classifying a file takes a while and only reads. On SQLite a POST's
+    # transaction holds the write lock from its first statement (the sign-in check), so
+    # end it before parsing; a preview then reads in deferred transactions, and only the
+    # import itself (its classify and insert, which must see the same rows) takes the lock.
+    db.session.rollback()
+    try:
+        parsed = read_csv(_load(_key(campaign_id, token, "csv")), _limit() + 1)
+    except CsvRefused as exc:  # stored before a limit was lowered, say
+        flash(f"This file cannot be imported: {exc}", "error")
+        return redirect(url_for("leads.import_upload", slug=slug), 303)
+    filename = clean_text(_load(_key(campaign_id, token, "name")).decode(errors="replace"))
     form, mapping = _mapping_form(parsed.headers)
     if form.validate_on_submit() and form.commit.data == "yes":
         if _commit_import(campaign, token, parsed, mapping, filename):
             return redirect(url_for("leads.import_report", slug=slug, token=token))
+    read_only()  # from here on the request only reads (nothing pending: see above)
     report = classify(campaign, parsed, mapping, filename)
-    db.session.rollback()  # classify only read; release the transaction
+    db.session.rollback()  # classify only read; the page below needs nothing more from it
     return render(
         "leads/import_mapping.html",
         "preview",
-        campaign=campaign,
+        campaign=page,  # plain values: rendering loads nothing
         form=form,
         token=token,
         parsed=parsed,
@@ -150,7 +190,7 @@ def import_mapping(slug: str, token: str):
 
 @bp.get("/campaigns/<slug>/leads/import/<token>/report")
 @member
-def import_report(slug: str, token: str):
+def import_report(slug: str, token: str) -> ResponseReturnValue:
     campaign = get_campaign_or_404(slug)
     report = json.loads(_load(_key(campaign.id, token, "report.json")))
     return render("leads/import_report.html", None, campaign=campaign, report=report)

@@ -1,34 +1,35 @@
-"""Lead pages: the searchable list, one lead, add, edit, status, export."""
+"""Lead pages: the searchable list, one lead, add, edit, status, export.
+
+The bulk actions (:mod:`.actions`) and the CSV import pages (:mod:`.imports`) add their
+routes to the same ``bp``; the package imports them.
+"""
 
 from __future__ import annotations
 
-from flask import Response, flash, redirect, request, stream_with_context, url_for
+from flask import Blueprint, Response, abort, flash, redirect, request, stream_with_context, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from app.access import member
-from app.blueprints.campaigns.routes import get_campaign_or_404
-from app.blueprints.leads import actions, imports  # noqa: F401  (registers their routes)
-from app.blueprints.leads.blueprint import bp
-from app.blueprints.leads.forms import BulkForm, LeadForm, LeadStatusForm, choices
-from app.blueprints.leads.helpers import filter_from, get_lead_or_404, lead_campaign
+from app.activity import Actor
+from app.audits.queries import panel_state
+from app.blueprints.leads.forms import BulkForm, LeadForm, LeadStatusForm, choices, filter_from
+from app.campaigns.queries import get_campaign_or_404
 from app.extensions import db
 from app.htmx import render
-from app.leads import service
-from app.leads.export import iter_csv
-from app.leads.search import page
+from app.leads import operations, queries
+from app.leads.search import LeadFilter, decode_cursor
 from app.models import InvalidTransition, LeadStatus
 
-__all__ = ["bp"]
+bp = Blueprint("leads", __name__)
 
 
 @bp.get("/campaigns/<slug>/leads")
 @member
-def index(slug: str):
+def index(slug: str) -> ResponseReturnValue:
     campaign = get_campaign_or_404(slug)
     form, f = filter_from(request.args)
-    result = page(
-        campaign.id, f, after=request.args.get("after"), before=request.args.get("before")
-    )
+    result = queries.page(campaign.id, f, after=_cursor("after", f), before=_cursor("before", f))
     return render(
         "leads/index.html",
         "results",
@@ -40,14 +41,23 @@ def index(slug: str):
     )
 
 
+def _cursor(name: str, f: LeadFilter) -> str | None:
+    """The ``after``/``before`` cursor of the URL; a forged or stale one is a 422."""
+    token = request.args.get(name) or None
+    if token is not None and decode_cursor(token, f.sort_key) is None:
+        abort(422, description="This page link is not valid (it may belong to another sort "
+                               "order). Open the list from its first page.")
+    return token
+
+
 @bp.get("/campaigns/<slug>/leads.csv")
 @member
-def export(slug: str):
+def export(slug: str) -> ResponseReturnValue:
     campaign = get_campaign_or_404(slug)
     _form, f = filter_from(request.args)
     name = f"{campaign.slug}-leads.csv"
     return Response(
-        stream_with_context(iter_csv(campaign.id, f)),
+        stream_with_context(queries.iter_csv(campaign.id, f)),
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
@@ -55,13 +65,15 @@ def export(slug: str):
 
 @bp.route("/campaigns/<slug>/leads/new", methods=["GET", "POST"])
 @member
-def new(slug: str):
+def new(slug: str) -> ResponseReturnValue:
     campaign = get_campaign_or_404(slug)
     form = LeadForm()
     if form.validate_on_submit():
         try:
-            lead = service.create_lead(campaign, form.data_for_service(), current_user.id)
-        except service.LeadError as exc:
+            lead = operations.create_lead(
+                campaign, form.data_for_service(), actor=Actor.of_user(current_user)
+            )
+        except operations.LeadError as exc:
             getattr(form, exc.field).errors.append(str(exc))
         else:
             db.session.commit()
@@ -79,12 +91,12 @@ def new(slug: str):
 
 @bp.get("/leads/<int:lead_id>")
 @member
-def show(lead_id: int):
-    lead = get_lead_or_404(lead_id)
-    campaign = lead_campaign(lead)
+def show(lead_id: int) -> ResponseReturnValue:
+    lead = queries.get_lead_or_404(lead_id)
+    campaign = queries.lead_campaign(lead)
     status_form = LeadStatusForm()
     status_form.status.choices = choices(
-        (s.value, s.value.replace("_", " ")) for s in service.next_statuses(lead)
+        (s.value, s.value.replace("_", " ")) for s in queries.next_statuses(lead)
     )
     return render(
         "leads/show.html",
@@ -92,20 +104,21 @@ def show(lead_id: int):
         lead=lead,
         campaign=campaign,
         status_form=status_form,
-        **service.lead_page(lead),
+        audit_panel=panel_state(lead),
+        **queries.lead_page(lead),
     )
 
 
 @bp.route("/leads/<int:lead_id>/edit", methods=["GET", "POST"])
 @member
-def edit(lead_id: int):
-    lead = get_lead_or_404(lead_id)
-    campaign = lead_campaign(lead)
+def edit(lead_id: int) -> ResponseReturnValue:
+    lead = queries.get_lead_or_404(lead_id)
+    campaign = queries.lead_campaign(lead)
     form = LeadForm(obj=lead)
     if form.validate_on_submit():
         try:
-            service.update_lead(lead, form.data_for_service(), current_user.id)
-        except service.LeadError as exc:
+            operations.update_lead(lead, form.data_for_service(), actor=Actor.of_user(current_user))
+        except operations.LeadError as exc:
             getattr(form, exc.field).errors.append(str(exc))
         else:
             db.session.commit()
@@ -123,15 +136,17 @@ def edit(lead_id: int):
 
 @bp.post("/leads/<int:lead_id>/status")
 @member
-def set_status(lead_id: int):
-    lead = get_lead_or_404(lead_id)
+def set_status(lead_id: int) -> ResponseReturnValue:
+    lead = queries.get_lead_or_404(lead_id)
     form = LeadStatusForm()
     if not form.validate_on_submit():
         flash("Choose a status.", "error")
     else:
         try:
-            service.set_status(lead, LeadStatus(form.status.data), current_user.id,
-                               form.reason.data)
+            operations.set_lead_status(
+                lead, LeadStatus(form.status.data), form.reason.data,
+                actor=Actor.of_user(current_user),
+            )
         except InvalidTransition as exc:
             db.session.rollback()
             flash(str(exc), "error")

@@ -6,6 +6,7 @@ from flask_wtf import FlaskForm
 from wtforms import IntegerField, SelectChoice, SelectField
 from wtforms.validators import NumberRange, Optional
 
+from app.edge import MAX_ID
 from app.models import RunStatus
 
 
@@ -21,9 +22,5 @@ class RunFilterForm(FlaskForm):
         validators=[Optional()],
     )
     kind = SelectField("Kind", choices=[SelectChoice("", "All kinds")], validators=[Optional()])
-    before = IntegerField(validators=[Optional(), NumberRange(min=1)])
-    after = IntegerField(validators=[Optional(), NumberRange(min=0)])
-
-
-class RunActionForm(FlaskForm):
-    """Empty form: CSRF protection for the Retry and Cancel buttons."""
+    before = IntegerField(validators=[Optional(), NumberRange(min=1, max=MAX_ID)])
+    after = IntegerField(validators=[Optional(), NumberRange(min=0, max=MAX_ID)])

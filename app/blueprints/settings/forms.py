@@ -1,35 +1,49 @@
 """Settings forms: the agency profile and the logo upload (no secrets here, ever)."""
 
+from __future__ import annotations
+
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import EmailField, StringField, TextAreaField
+from wtforms import EmailField, Field, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, ValidationError
 
-from app import settings
+from app.settings.validation import (
+    SettingsError,
+    normalize_colour,
+    normalize_region,
+    normalize_sender_address,
+)
 
 
 class AgencyForm(FlaskForm):
     agency_name = StringField("Agency name", validators=[Length(max=120)])
-    postal_address = TextAreaField("Postal address", validators=[Length(max=500)],
-                                   description="Shown in email footers (anti-spam laws need it).")
-    sender_name = StringField("Sender name", validators=[Length(max=120)],
-                              description="The name prospects see in their inbox.")
+    postal_address = TextAreaField("Postal address", validators=[Length(max=500)])
+    sender_name = StringField("Sender name", validators=[Length(max=120)])
     sender_address = EmailField("Sender address", validators=[Length(max=254)],
-                                description="For example hello@youragency.com. "
-                                            "SMTP credentials go in instance/config.py.")
+                                description="For example hello@youragency.com.")
     brand_colour = StringField("Brand colour", validators=[DataRequired(), Length(max=7)],
                                description="Hex colour such as #4f46e5.")
+    default_region = StringField(
+        "Country for phone numbers", validators=[Length(max=2)],
+        description="Two letters, such as US, GB or DE: audits read phone numbers written "
+                    "without a +country code as this country's.")
 
-    def validate_sender_address(self, field):
+    def validate_sender_address(self, field: Field) -> None:
         try:
-            field.data = settings.normalize_sender_address(field.data or "")
-        except settings.SettingsError as exc:
+            field.data = normalize_sender_address(field.data or "")
+        except SettingsError as exc:
             raise ValidationError(str(exc)) from None
 
-    def validate_brand_colour(self, field):
+    def validate_default_region(self, field: Field) -> None:
         try:
-            field.data = settings.normalize_colour(field.data or "")
-        except settings.SettingsError as exc:
+            field.data = normalize_region(field.data or "")
+        except SettingsError as exc:
+            raise ValidationError(str(exc)) from None
+
+    def validate_brand_colour(self, field: Field) -> None:
+        try:
+            field.data = normalize_colour(field.data or "")
+        except SettingsError as exc:
             raise ValidationError(str(exc)) from None
 
 

@@ -5,6 +5,7 @@ from wtforms import EmailField, PasswordField, SelectChoice, SelectField, String
 from wtforms.validators import DataRequired, EqualTo, Length
 
 PW_MESSAGE = "Use at least 10 characters (at most 500)."
+PW_HELP = "At least 10 characters; common passwords and their own name or email are refused."
 PW_CHECKS = [DataRequired(), Length(min=10, max=500, message=PW_MESSAGE)]
 ROLE_CHOICES = [SelectChoice("member", "Member"), SelectChoice("admin", "Admin")]
 
@@ -15,7 +16,7 @@ class UserCreateForm(FlaskForm):
     role = SelectField("Role", choices=ROLE_CHOICES, default="member",
                        description="Admins also manage users and settings.")
     password = PasswordField("Password", validators=PW_CHECKS,
-                             description="At least 10 characters. Share it with them safely.")
+                             description=PW_HELP + " Share it with them safely.")
 
 
 class UserEditForm(FlaskForm):
@@ -25,6 +26,6 @@ class UserEditForm(FlaskForm):
 
 class PasswordResetForm(FlaskForm):
     password = PasswordField("New password", validators=PW_CHECKS,
-                             description="At least 10 characters. Their other sessions end.")
+                             description=PW_HELP + " Their sessions end.")
     confirm = PasswordField("Repeat new password", validators=[
         DataRequired(), EqualTo("password", "The passwords do not match.")])

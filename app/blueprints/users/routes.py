@@ -1,64 +1,74 @@
-"""User management: list, create, edit role/name, deactivate/reactivate, reset password.
+"""User management: list, create, edit role/name, deactivate/reactivate, reset password,
+see and end a user's sessions.
 
 Every route is ``@admin``: members get 403 from the access hook, whatever links they see.
 """
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, request, session, url_for
-from flask_login import current_user
-from sqlalchemy import select
+from typing import Any
 
-from app import activity
+from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import current_user
+
 from app.access import admin
-from app.auth import (
-    AuthError,
-    create_user,
-    reset_password,
-    session_fingerprint,
-    set_active,
-    update_user,
-)
-from app.blueprints.auth.forms import EmptyForm
+from app.activity import Actor
+from app.auth import operations as auth_operations
+from app.auth import queries as auth_queries
+from app.auth.sessions import current_session_id, is_current
 from app.blueprints.users.forms import PasswordResetForm, UserCreateForm, UserEditForm
+from app.edge import MAX_PAGE, bounded_int
 from app.extensions import db
+from app.forms import EmptyForm
 from app.htmx import render
 from app.models import User
-from app.models.base import utcnow
+from app.users import operations, queries
 
 bp = Blueprint("users", __name__)
-PER_PAGE = 50
 
 
-def _user_or_404(user_id: int) -> User:
-    return db.session.get(User, user_id) or abort(404)
+def _actor() -> Actor:
+    return Actor.of_user(current_user)
 
 
-def _log(verb: str, summary: str, user: User) -> None:
-    activity.record(verb, summary, user_id=current_user.id, subject_type="user",
-                    subject_id=user.id)
+def _own_session(user_id: int) -> int | None:
+    """The acting admin's session when they change their own account (it carries on)."""
+    return current_session_id() if user_id == current_user.id else None
+
+
+def _edit_page(user: User, block: str | None = None, status: int = 200,
+               **forms: Any) -> ResponseReturnValue:
+    forms.setdefault("form", UserEditForm(obj=user))
+    forms.setdefault("password_form", PasswordResetForm())
+    rows = auth_queries.open_sessions(user.id)
+    current_id = next((r.id for r in rows if is_current(r)), None)
+    return render("users/edit.html", block, status, user=user, action_form=EmptyForm(),
+                  sessions=rows, current_id=current_id, **forms)
 
 
 @bp.get("/")
 @admin
-def index():
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
-    stmt = select(User).order_by(User.active.desc(), User.email)
-    users = db.paginate(stmt, page=page, per_page=PER_PAGE, error_out=False)
-    return render("users/index.html", users=users, action_form=EmptyForm(), now=utcnow())
+def index() -> ResponseReturnValue:
+    users = queries.users_page(bounded_int("page", 1, low=1, high=MAX_PAGE) or 1)
+    return render("users/index.html", users=users, action_form=EmptyForm())
 
 
 @bp.route("/new", methods=["GET", "POST"])
 @admin
-def new():
+def new() -> ResponseReturnValue:
     form = UserCreateForm()
     if form.validate_on_submit():
         try:
-            user = create_user(form.email.data, form.password.data, form.role.data, form.name.data)
-        except AuthError as exc:
+            user = operations.create_user(form.email.data, form.password.data, form.role.data,
+                                          form.name.data, actor=_actor())
+        except operations.PasswordError as exc:
+            db.session.rollback()
+            form.password.errors.append(str(exc))
+        except operations.AccountError as exc:
+            db.session.rollback()
             form.email.errors.append(str(exc))
         else:
-            _log("user.create", f"added {user.email} as {user.role.value}", user)
             db.session.commit()
             flash(f"{user.email} can now sign in as {user.role.value}.", "success")
             return redirect(url_for("users.index"))
@@ -67,56 +77,81 @@ def new():
 
 @bp.route("/<int:user_id>", methods=["GET", "POST"])
 @admin
-def edit(user_id: int):
-    user = _user_or_404(user_id)
+def edit(user_id: int) -> ResponseReturnValue:
+    user = queries.get_user_or_404(user_id)
     form = UserEditForm(obj=user)
     if form.validate_on_submit():
         try:
-            update_user(user, name=form.name.data, role=form.role.data, actor=current_user)
-        except AuthError as exc:
+            operations.update_user(user, name=form.name.data, role=form.role.data,
+                                   actor=_actor(), keep_session=_own_session(user.id))
+        except operations.AccountError as exc:
             db.session.rollback()
             form.role.errors.append(str(exc))
         else:
-            _log("user.update", f"updated {user.email} ({user.role.value})", user)
             db.session.commit()
             flash(f"Saved {user.email}.", "success")
             return redirect(url_for("users.edit", user_id=user.id))
-    return render("users/edit.html", "form", 422 if form.errors else 200, user=user, form=form,
-                  password_form=PasswordResetForm(), action_form=EmptyForm())
+    return _edit_page(user, "form", 422 if form.errors else 200, form=form)
 
 
 @bp.post("/<int:user_id>/password")
 @admin
-def password(user_id: int):
-    user = _user_or_404(user_id)
+def password(user_id: int) -> ResponseReturnValue:
+    user = queries.get_user_or_404(user_id)
     form = PasswordResetForm()
     if form.validate_on_submit():
-        reset_password(user, form.password.data)
-        _log("user.password", f"reset the password of {user.email}", user)
-        db.session.commit()
-        if user.id == current_user.id:  # keep this session; the others end
-            session["_pwf"] = session_fingerprint(user, current_app.config["SECRET_KEY"])
-        flash(f"New password set for {user.email}; their other sessions have ended.", "success")
-        return redirect(url_for("users.edit", user_id=user.id))
-    return render("users/edit.html", "password", 422, user=user, password_form=form,
-                  form=UserEditForm(obj=user), action_form=EmptyForm())
+        try:
+            operations.set_password(user, form.password.data, actor=_actor(),
+                                    keep_session=_own_session(user.id))
+        except operations.PasswordError as exc:
+            db.session.rollback()
+            form.password.errors.append(str(exc))
+        else:
+            db.session.commit()
+            flash(f"New password set for {user.email}; their other sessions have ended.",
+                  "success")
+            return redirect(url_for("users.edit", user_id=user.id))
+    return _edit_page(user, "password", 422, password_form=form)
 
 
 @bp.post("/<int:user_id>/active")
 @admin
-def toggle_active(user_id: int):
-    user = _user_or_404(user_id)
+def toggle_active(user_id: int) -> ResponseReturnValue:
+    user = queries.get_user_or_404(user_id)
     if not EmptyForm().validate_on_submit():
         abort(400)
     make_active = request.form.get("active") == "1"
     try:
-        set_active(user, make_active, actor=current_user)
-    except AuthError as exc:
+        operations.set_active(user, make_active, actor=_actor())
+    except operations.AccountError as exc:
         db.session.rollback()
         flash(str(exc), "error")
         return redirect(url_for("users.index"))
-    verb = "reactivated" if make_active else "deactivated"
-    _log(f"user.{verb}", f"{verb} {user.email}", user)
     db.session.commit()
-    flash(f"{user.email} is {verb}.", "success")
+    flash(f"{user.email} is {'reactivated' if make_active else 'deactivated'}.", "success")
     return redirect(url_for("users.index"))
+
+
+@bp.post("/<int:user_id>/sessions/<int:session_id>/end")
+@admin
+def end_session(user_id: int, session_id: int) -> ResponseReturnValue:
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    user = queries.get_user_or_404(user_id)
+    row = auth_queries.get_open_session_or_404(user.id, session_id)
+    auth_operations.end_session(user, row, actor=_actor())
+    db.session.commit()
+    flash(f"Ended a session of {user.email}: that browser is signed out.", "success")
+    return redirect(url_for("users.edit", user_id=user.id))
+
+
+@bp.post("/<int:user_id>/sessions/end-all")
+@admin
+def end_all_sessions(user_id: int) -> ResponseReturnValue:
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    user = queries.get_user_or_404(user_id)
+    ended = auth_operations.end_all_sessions(user, actor=_actor())
+    db.session.commit()
+    flash(f"Ended {ended} session{'s' if ended != 1 else ''} of {user.email}.", "success")
+    return redirect(url_for("users.edit", user_id=user.id))

@@ -46,6 +46,15 @@ HOSTILE = {
 }
 
 
+#: Response headers of the rule pages (tests/audits/sites/rules) that need one.
+RULE_HEADERS = {
+    "/rules/link-header-canonical.html": (
+        "Link",
+        '<https://bakery.example/a>; rel="canonical", <https://bakery.example/b>; rel="canonical"',
+    ),
+}
+
+
 class Handler(http.server.SimpleHTTPRequestHandler):
     """Static files from ``SITES`` plus the hostile routes."""
 
@@ -61,6 +70,8 @@ class Handler(http.server.SimpleHTTPRequestHandler):
     def end_headers(self) -> None:
         if self.path.endswith((".css", ".js", ".png", ".jpg", ".webp", ".svg")):
             self.send_header("Cache-Control", "public, max-age=86400")
+        if self.path.split("?", 1)[0] in RULE_HEADERS:
+            self.send_header(*RULE_HEADERS[self.path.split("?", 1)[0]])
         super().end_headers()
 
     def do_GET(self) -> None:  # noqa: N802 - http.server API

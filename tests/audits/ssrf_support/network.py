@@ -8,7 +8,7 @@ import itertools
 import socket
 import threading
 
-from app.audits.netguard import TargetError
+from app.audits.engine.netguard import TargetError
 
 #: Stand-ins for public hosts; the tripwire routes them to loopback servers.
 PUBLIC_IP = "93.184.215.14"

@@ -1,5 +1,0 @@
-"""public blueprint."""
-
-from app.blueprints.public.routes import bp
-
-__all__ = ["bp"]

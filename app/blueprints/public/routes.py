@@ -1,5 +1,0 @@
-"""public routes."""
-
-from flask import Blueprint
-
-bp = Blueprint("public", __name__)

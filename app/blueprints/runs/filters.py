@@ -1,0 +1,61 @@
+"""Template filters and globals of the Runs pages."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+from flask import url_for
+
+from app.blueprints.runs.routes import bp
+from app.jobs import runs
+from app.jobs.redact import redact
+from app.models import Run, RunStatus
+
+
+@bp.app_template_filter("run_duration")
+def run_duration(ms: int | None) -> str:
+    """'850 ms', '12.3 s', '4 min 05 s'."""
+    if ms is None:
+        return "—"
+    if ms < 1000:
+        return f"{ms} ms"
+    if ms < 60_000:
+        return f"{ms / 1000:.1f} s"
+    return f"{ms // 60_000} min {ms // 1000 % 60:02d} s"
+
+
+@bp.app_template_filter("run_time")
+def run_time(value: datetime | None) -> str:
+    """'2026-11-22 06:21:49 UTC' (runs need seconds)."""
+    return value.strftime("%Y-%m-%d %H:%M:%S UTC") if value else "—"
+
+
+@bp.app_template_filter("redact")
+def redact_filter(text: object) -> str:
+    """Redact again on display: a secret configured later is hidden too."""
+    return redact(text)
+
+
+@bp.app_template_filter("redacted_json")
+def redacted_json(value: object) -> str:
+    """Pretty JSON of a payload or result, redacted."""
+    return redact(json.dumps(value, indent=2, default=str, ensure_ascii=False))
+
+
+@bp.app_template_filter("run_elapsed")
+def run_elapsed(run: Run, now: datetime) -> int | None:
+    """Duration of a finished run, or time so far of a running one (milliseconds)."""
+    if run.duration_ms is not None and run.status not in runs.ACTIVE:
+        return run.duration_ms
+    if run.status == RunStatus.RUNNING and run.started_at:
+        return int((now - run.started_at).total_seconds() * 1000)
+    return None
+
+
+@bp.app_template_global("run_subject_url")
+def run_subject_url(run: Run) -> str | None:
+    """Link to the run's subject when it has a page (leads; other subjects have none)."""
+    if run.subject_type == "lead" and run.subject_id is not None:
+        return url_for("leads.show", lead_id=run.subject_id)
+    return None
