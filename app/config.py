@@ -45,6 +45,13 @@ DEFAULTS: dict[str, Any] = {
     "RUN_MAX_ATTEMPTS": 3,
     "REAPER_INTERVAL_SECONDS": 30,
     "RUN_REQUEUE_GRACE_SECONDS": 30,  # a pending run not in the queue this long is resubmitted
+    # Upkeep (app/upkeep): a run every UPKEEP_INTERVAL_HOURS removes uploads of imports never
+    # finished, run log lines and full-size screenshots past their retention. Thumbnails,
+    # annotated crops and every file of a published (unrevoked) audit stay.
+    "UPKEEP_INTERVAL_HOURS": 24,
+    "IMPORT_UPLOAD_RETENTION_HOURS": 24,
+    "RUN_LOG_RETENTION_DAYS": 90,
+    "SCREENSHOT_RETENTION_DAYS": 180,
     "TRUSTED_PROXIES": 0,  # reverse proxies in front (X-Forwarded-For hops to trust)
     # waitress (`pitchfast web` and `run`): connections held at once, idle seconds before one
     # is closed. Half-sent requests hold a connection but no thread, so the limit is what
@@ -154,7 +161,8 @@ POSITIVE_INTS = (
     "SESSION_IDLE_DAYS",
     "MAX_CONTENT_LENGTH", "SMTP_PORT", "PASSWORD_HASH_TIME_COST",
     "PASSWORD_HASH_MEMORY_COST", "PASSWORD_HASH_PARALLELISM", "WEB_CONNECTION_LIMIT",
-    "WEB_CHANNEL_TIMEOUT",
+    "WEB_CHANNEL_TIMEOUT", "UPKEEP_INTERVAL_HOURS", "IMPORT_UPLOAD_RETENTION_HOURS",
+    "RUN_LOG_RETENTION_DAYS", "SCREENSHOT_RETENTION_DAYS",
 )
 BOOLEANS = ("HUEY_IMMEDIATE", "SMTP_STARTTLS", "SESSION_COOKIE_SECURE")
 

@@ -26,6 +26,7 @@ from app.models import (
     User,
 )
 from app.models.base import utcnow
+from app.runs import queries as runs_queries
 
 FEED_PAGE = 20
 
@@ -59,9 +60,11 @@ def counts_by(column: Any) -> dict[str, int]:
     return {str(getattr(k, "value", k)): n for k, n in rows}
 
 
-def tally(label: str, column: Any, order: list[str]) -> Tally:
-    """Counts by status as a :class:`Tally` whose segments tile 0–100."""
-    counts = counts_by(column)
+def tally(label: str, column: Any, order: list[str],
+          counts: dict[str, int] | None = None) -> Tally:
+    """Counts by status (``counts``, or one GROUP BY over ``column``) as a :class:`Tally`
+    whose segments tile 0–100."""
+    counts = counts_by(column) if counts is None else counts
     total = sum(counts.values())
     segments, x = [], 0.0
     for status in order + sorted(set(counts) - set(order)):
@@ -78,25 +81,25 @@ def summary() -> dict[str, Tally]:
     return {
         "leads": tally("Leads", Lead.status, [s.value for s in LeadStatus]),
         "audits": tally("Audits", Audit.status, [s.value for s in AuditStatus]),
-        "runs": tally("Runs", Run.status, [s.value for s in RunStatus]),
+        # The runs people follow, by the Runs page's chips (dead ones count as failed),
+        # so each number here is the length of the list its link opens.
+        "runs": tally("Runs", Run.status, list(runs_queries.CHIPS),
+                      runs_queries.status_counts()),
         "campaigns": tally("Campaigns", Campaign.status, [s.value for s in CampaignStatus]),
     }
 
 
 def attention(hours: int = 24) -> dict[str, int]:
-    """Things a person should look at: runs that failed or died recently, failed audits."""
-    since = utcnow() - timedelta(hours=hours)
-    failed_runs = db.session.scalar(
-        select(func.count(Run.id)).where(
-            Run.status.in_([RunStatus.FAILED, RunStatus.DEAD]), Run.finished_at >= since
-        )
-    )
+    """Things a person should look at: runs that failed for good in the last ``hours``
+    (the Runs page lists the same ones with ``status=failed&since=hours``) and runs
+    waiting too long (the worker may be down)."""
     stuck = db.session.scalar(
         select(func.count(Run.id)).where(
             Run.status == RunStatus.PENDING, Run.created_at < utcnow() - timedelta(minutes=15)
         )
     )
-    return {"failed_runs": failed_runs or 0, "waiting_runs": stuck or 0}
+    return {"failed_runs": runs_queries.failed_recently(hours), "waiting_runs": stuck or 0,
+            "hours": hours}
 
 
 def feed(limit: int = FEED_PAGE, before_id: int | None = None) -> list[tuple[Activity, str | None]]:

@@ -62,6 +62,16 @@ def handler(
     return register
 
 
+#: Kinds started on a schedule: kind → the config key holding the interval in hours.
+PERIODIC: dict[str, str] = {}
+
+
+def periodic(kind: str, every_hours_key: str) -> None:
+    """Start a run of ``kind`` (no subject, no payload) every ``config[every_hours_key]``
+    hours, from the one worker that does periodic work (:mod:`app.jobs.periodic`)."""
+    PERIODIC[kind] = every_hours_key
+
+
 def get(kind: str) -> Handler:
     """The handler for ``kind``; KeyError with a clear message otherwise."""
     try:

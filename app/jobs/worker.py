@@ -8,14 +8,15 @@ import threading
 from flask import Flask
 
 from app.extensions import db
-from app.jobs import queue
+from app.jobs import periodic, queue
 from app.jobs.reaper import reap
 
 log = logging.getLogger(__name__)
 
 
 class Reaper(threading.Thread):
-    """Calls :func:`app.jobs.reaper.reap` every ``REAPER_INTERVAL_SECONDS`` (one per install)."""
+    """Calls :func:`app.jobs.reaper.reap` and starts the periodic runs that are due
+    (:func:`app.jobs.periodic.start_due`) every ``REAPER_INTERVAL_SECONDS`` (one per install)."""
 
     def __init__(self, app: Flask) -> None:
         super().__init__(name="pitchfast-reaper", daemon=True)
@@ -30,6 +31,9 @@ class Reaper(threading.Thread):
                     counts = reap()
                     if any(counts.values()):
                         log.info("reaper: %s", counts)
+                    started = periodic.start_due()
+                    if started:
+                        log.info("periodic runs started: %s", started)
                 except Exception:  # a busy DB or a down queue: try again next round
                     log.exception("reaper failed")
                 finally:

@@ -1,10 +1,10 @@
-"""Do-not-contact checks and additions (BlacklistEntry: by email or by domain)."""
+"""Do-not-contact checks, additions and removals (BlacklistEntry: by email or by domain)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from app.extensions import db
 from app.leads.normalize import email_domain
@@ -70,3 +70,22 @@ def add(
         )
     db.session.flush()
     return len(new)
+
+
+def remove(domain: str | None, email: str | None) -> int:
+    """Take one lead's domain and email (and its email's domain) off the list; returns
+    how many entries went."""
+    removed = 0
+    for kind, values in (
+        (BlacklistKind.DOMAIN, {domain, email_domain(email)}),
+        (BlacklistKind.EMAIL, {email}),
+    ):
+        wanted = sorted(v for v in values if v)
+        if wanted:
+            result = db.session.execute(
+                delete(BlacklistEntry)
+                .where(BlacklistEntry.kind == kind, BlacklistEntry.value.in_(wanted))
+                .execution_options(synchronize_session=False)
+            )
+            removed += int(getattr(result, "rowcount", 0) or 0)
+    return removed

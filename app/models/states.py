@@ -20,6 +20,7 @@ class LeadStatus(enum.StrEnum):
     APPROVED = "approved"
     CONTACTED = "contacted"
     REPLIED = "replied"
+    MEETING = "meeting"
     WON = "won"
     LOST = "lost"
     UNSUBSCRIBED = "unsubscribed"
@@ -80,37 +81,88 @@ class BlacklistReason(enum.StrEnum):
 
 
 L = LeadStatus
-_LEAD_ANYWHERE = {L.UNSUBSCRIBED, L.BLACKLISTED}
-#: Lead statuses only the audit pipeline sets (a run exists behind each); people move
-#: leads to the others.
-AUDIT_ONLY_STATUSES = frozenset({LeadStatus.QUEUED, LeadStatus.AUDITED, LeadStatus.AUDIT_FAILED})
+#: Lead statuses only the audit pipeline sets (a run exists behind each).
+AUDIT_ONLY_STATUSES = frozenset({L.QUEUED, L.AUDITED, L.AUDIT_FAILED})
+#: Lead statuses only outreach sets (drafting and approving an email; not built yet).
+OUTREACH_ONLY_STATUSES = frozenset({L.DRAFTED, L.APPROVED})
+#: The sales stages: people move a lead between them freely, from any status except
+#: the do-not-contact ones.
+SALES_STAGES = (L.CONTACTED, L.REPLIED, L.MEETING, L.WON, L.LOST)
+#: Do-not-contact statuses: anyone may set them; only an admin may take a lead out.
+DO_NOT_CONTACT = frozenset({L.UNSUBSCRIBED, L.BLACKLISTED})
+
+
+class AdminOnlyTransition(InvalidTransition):
+    """A status change only an admin may make (taking a lead off do-not-contact)."""
 
 
 def refuse_manual_status(status: LeadStatus) -> None:
-    """InvalidTransition when a person tries to set a status only audits set."""
+    """InvalidTransition when a person tries to set a status only the app sets: new (a
+    lead just added), the audit statuses, the outreach statuses."""
+    label = status.value.replace("_", " ")
+    if status == LeadStatus.NEW:
+        raise InvalidTransition(
+            "Leads are new from when they are added until their first audit; they cannot "
+            "be moved back to new by hand."
+        )
     if status in AUDIT_ONLY_STATUSES:
         raise InvalidTransition(
-            f"Leads become {status.value.replace('_', ' ')} through audits, not by hand: "
-            "use Audit instead."
+            f"Leads become {label} through audits, not by hand: use Audit instead."
+        )
+    if status in OUTREACH_ONLY_STATUSES:
+        raise InvalidTransition(
+            f"Leads become {label} through outreach (an email drafted and approved), "
+            "not by hand."
         )
 
 
+def check_manual_move(old: LeadStatus, new: LeadStatus, *, admin: bool) -> None:
+    """The one guard for a person moving a lead from ``old`` to ``new``: audit and
+    outreach statuses are refused, leaving do-not-contact needs an admin
+    (:class:`AdminOnlyTransition`), and the state machine must allow the move."""
+    refuse_manual_status(new)
+    if old in DO_NOT_CONTACT and new not in DO_NOT_CONTACT and not admin:
+        raise AdminOnlyTransition(
+            f"This lead is {old.value} (do not contact): only an admin can take it off "
+            "the do-not-contact list."
+        )
+    if not can_transition(old, new):
+        allowed = ", ".join(s.value for s in manual_targets(old, admin=True)) or "none"
+        raise InvalidTransition(
+            f"Cannot move lead from {old.value} to {new.value} (allowed from {old.value}: "
+            f"{allowed})."
+        )
+
+
+def manual_targets(old: LeadStatus, *, admin: bool) -> list[LeadStatus]:
+    """Statuses a person may move a lead in ``old`` to (``old`` itself left out), in
+    pipeline order: what :func:`check_manual_move` lets through."""
+    by_hand = [s for s in LeadStatus if s != LeadStatus.NEW
+               and s not in AUDIT_ONLY_STATUSES and s not in OUTREACH_ONLY_STATUSES]
+    if old in DO_NOT_CONTACT and not admin:
+        by_hand = [s for s in by_hand if s in DO_NOT_CONTACT]
+    return [s for s in by_hand if s != old and can_transition(old, s)]
+
+
+_FREE = set(SALES_STAGES) | DO_NOT_CONTACT
 LEAD_TRANSITIONS: dict[Any, set[Any]] = {
-    L.NEW: {L.QUEUED, L.LOST},
+    # the audit pipeline
+    L.NEW: {L.QUEUED},
     L.QUEUED: {L.AUDITED, L.AUDIT_FAILED, L.NEW},
-    L.AUDITED: {L.QUEUED, L.DRAFTED, L.LOST},
-    L.AUDIT_FAILED: {L.QUEUED, L.LOST},
-    L.DRAFTED: {L.APPROVED, L.AUDITED, L.QUEUED, L.LOST},
-    L.APPROVED: {L.CONTACTED, L.DRAFTED, L.LOST},
-    L.CONTACTED: {L.REPLIED, L.WON, L.LOST},
-    L.REPLIED: {L.WON, L.LOST},
-    L.WON: {L.LOST},
-    L.LOST: {L.NEW},
-    L.UNSUBSCRIBED: set(),
-    L.BLACKLISTED: set(),
+    L.AUDITED: {L.QUEUED, L.DRAFTED},
+    L.AUDIT_FAILED: {L.QUEUED},
+    # outreach
+    L.DRAFTED: {L.APPROVED, L.AUDITED, L.QUEUED},
+    L.APPROVED: {L.CONTACTED, L.DRAFTED},
+    # the sales stages
+    **{stage: set() for stage in SALES_STAGES},
+    # off do-not-contact (admins only, see check_manual_move): back to what the audits
+    # say, or a sales stage
+    L.UNSUBSCRIBED: {L.NEW, L.AUDITED, L.AUDIT_FAILED, *SALES_STAGES},
+    L.BLACKLISTED: {L.NEW, L.AUDITED, L.AUDIT_FAILED, *SALES_STAGES},
 }
-for _targets in LEAD_TRANSITIONS.values():
-    _targets |= _LEAD_ANYWHERE
+for _old, _targets in LEAD_TRANSITIONS.items():
+    _targets |= _FREE - {_old}
 
 C = CampaignStatus
 CAMPAIGN_TRANSITIONS: dict[Any, set[Any]] = {

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import func, select
 
+from app.activity import Actor
 from app.extensions import db
 from app.models import Role, User
 
@@ -32,3 +33,15 @@ def active_admin_count() -> int:
     return db.session.scalar(
         select(func.count(User.id)).where(User.role == Role.ADMIN, User.active.is_(True))
     ) or 0
+
+
+def acts_as_admin(actor: Actor) -> bool:
+    """True when ``actor`` may do what only admins may: an active admin account (read
+    now, so a demotion counts at once), or the system itself (commands run on the server).
+    API keys never."""
+    if actor.kind == "system":
+        return True
+    if actor.kind != "user" or actor.id is None:
+        return False
+    user = db.session.get(User, actor.id)
+    return bool(user is not None and user.active and user.role == Role.ADMIN)

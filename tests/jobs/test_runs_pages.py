@@ -12,6 +12,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.jobs import runs
 from app.models import Activity, RunLog, RunStatus
+from app.models.base import utcnow
 
 HX = {"HX-Request": "true"}
 
@@ -26,22 +27,45 @@ def test_runs_page_needs_sign_in(client):
 
 
 def test_list_filters_by_status_and_kind(client, auth, app):
-    auth.login(role="member")
+    """Admins who ask see internal jobs too, filtered by status and kind."""
+    auth.login(role="admin")
     a, b, c = make_run(), make_run("noop"), make_run("noop")
     set_run(c.id, status=RunStatus.FAILED, error_code="boom")
-    html = client.get("/runs/").get_data(as_text=True)
+    html = client.get("/runs/?internal=1").get_data(as_text=True)
     assert _ids(html) == [c.id, b.id, a.id]
-    html = client.get("/runs/?kind=noop").get_data(as_text=True)
+    html = client.get("/runs/?internal=1&kind=noop").get_data(as_text=True)
     assert _ids(html) == [c.id, b.id]
-    html = client.get("/runs/?kind=noop&status=failed").get_data(as_text=True)
-    assert _ids(html) == [c.id] and "boom" in html
-    html = client.get("/runs/?status=succeeded").get_data(as_text=True)
+    html = client.get("/runs/?internal=1&kind=noop&status=failed").get_data(as_text=True)
+    assert _ids(html) == [c.id] and "It failed." in html
+    html = client.get("/runs/?internal=1&status=succeeded").get_data(as_text=True)
     assert _ids(html) == [] and "No runs match these filters" in html
+
+
+def test_people_see_their_kinds_and_failed_includes_dead(client, auth, app):
+    """Members see the runs they start (audits), not internal jobs; "failed" lists runs that
+    failed at once and those that gave up after their retries."""
+    auth.login(role="member")
+    internal = make_run("noop")
+    failed, dead, ok = (make_run("audit", payload={"url": "http://x.example/"})
+                        for _ in range(3))
+    set_run(failed.id, status=RunStatus.FAILED, error_code="dns_failure", finished_at=utcnow())
+    set_run(dead.id, status=RunStatus.DEAD, error_code="timeout", finished_at=utcnow())
+    set_run(ok.id, status=RunStatus.SUCCEEDED, finished_at=utcnow())
+    html = client.get("/runs/").get_data(as_text=True)
+    assert _ids(html) == [ok.id, dead.id, failed.id] and internal.id not in _ids(html)
+    assert "Include internal jobs" not in html
+    assert '<option value="noop">' not in html and '<option value="audit">Audit' in html
+    html = client.get("/runs/?status=failed").get_data(as_text=True)
+    assert _ids(html) == [dead.id, failed.id]
+    assert re.search(r'data-chip="failed".*?chip-n">2<', html, re.S)
+    assert "The website&#39;s name doesn&#39;t resolve (DNS)" in html
+    assert client.get("/runs/?kind=noop").status_code == 422  # not a choice for members
+    assert internal.id not in _ids(client.get("/runs/?internal=1").get_data(as_text=True))
 
 
 def test_bad_filter_gets_a_clear_message(client, auth):
     auth.login(role="member")
-    make_run()
+    make_run("audit")
     resp = client.get("/runs/?status=exploded&before=abc")
     html = resp.get_data(as_text=True)
     assert resp.status_code == 422 and "Not a valid choice" in html
@@ -53,7 +77,7 @@ def test_keyset_pagination(client, auth, app, monkeypatch):
 
     monkeypatch.setattr(queries, "PER_PAGE", 3)
     auth.login(role="member")
-    ids = [make_run().id for _ in range(7)][::-1]  # newest first
+    ids = [make_run("audit").id for _ in range(7)][::-1]  # newest first
     html = client.get("/runs/").get_data(as_text=True)
     assert _ids(html) == ids[:3] and "Newer" not in html
     older = re.search(r'href="([^"]*before=\d+[^"]*)"', html).group(1).replace("&amp;", "&")
@@ -66,38 +90,48 @@ def test_keyset_pagination(client, auth, app, monkeypatch):
 
 
 def test_table_polls_while_active_then_stops(client, auth, drain, app):
-    auth.login(role="member")
+    auth.login(role="admin")
     run = make_run()
-    page = client.get("/runs/").get_data(as_text=True)
-    assert 'hx-trigger="every 3s"' in page
-    frag = client.get("/runs/", headers=HX)
+    page = client.get("/runs/?internal=1").get_data(as_text=True)
+    assert 'hx-trigger="every 3s"' in page and 'hx-get="/runs/?internal=1"' in page
+    frag = client.get("/runs/?internal=1", headers=HX)
     assert frag.status_code == 200 and "<html" not in frag.get_data(as_text=True)
     assert 'data-status="pending"' in frag.get_data(as_text=True)
     runs.submit([run.id])
     drain()
-    frag = client.get("/runs/", headers=HX)
+    frag = client.get("/runs/?internal=1", headers=HX)
     body = frag.get_data(as_text=True)
     assert frag.status_code == 286 and 'data-status="succeeded"' in body
     assert "hx-trigger" not in body
 
 
-def test_subject_links_to_the_lead_page(client, auth, app):
+def test_subject_shows_the_business_name_linked(client, auth, app):
+    from app.activity import SYSTEM
+    from app.campaigns.operations import create_campaign
+    from app.leads.operations import create_lead
+
     auth.login(role="member")
-    make_run(subject=("lead", 42))
+    campaign = create_campaign("Dentists", None, actor=SYSTEM)
+    lead = create_lead(campaign, {"business_name": "Acme <Dental>",
+                                  "website_url": "https://acme.example/"}, actor=SYSTEM)
+    db.session.commit()
+    make_run("audit", subject=("lead", lead.id))
+    gone = make_run("audit", subject=("lead", 999999))
     html = client.get("/runs/").get_data(as_text=True)
-    assert "lead #42" in html
     with app.test_request_context():
-        href = url_for("leads.show", lead_id=42)
-    assert f'href="{href}"' in html
+        href = url_for("leads.show", lead_id=lead.id)
+    assert f'<a href="{href}">Acme &lt;Dental&gt;</a>' in html and "lead #" not in html
+    assert "a deleted lead" in html
+    assert "Acme &lt;Dental&gt;" in client.get(f"/runs/{gone.id - 1}").get_data(as_text=True)
 
 
 def test_detail_shows_fields_redacted_error_and_log(client, auth, app):
-    auth.login(role="member")
+    auth.login(role="admin")
     run = make_run("test.permanent", payload={"url": "https://bob:pw123456@example.com/"})
     runs.execute(run.id)
     resp = client.get(f"/runs/{run.id}")
     html = resp.get_data(as_text=True)
-    assert resp.status_code == 200 and f"Run #{run.id}" in html
+    assert resp.status_code == 200 and f"#{run.id}" in html and "Technical details" in html
     assert "ValueError" in html and "hunter2secret" not in html and "pw123456" not in html
     assert "attempt 1/3 started" in html and "Retry" in html and ">Cancel<" not in html
     assert client.get(f"/runs/{run.id}", headers=HX).status_code == 286
@@ -119,7 +153,14 @@ def test_retry_then_submit_after_commit(client, auth, app, huey, drain):
     got = refresh(run.id)
     assert got.status == RunStatus.FAILED and got.attempt == 2
     html = client.get(f"/runs/{run.id}").get_data(as_text=True)
-    assert "retry requested" in html
+    # A member reads what happened; codes, payloads, workers and the log are for admins.
+    assert "What to do:" in html and "retry requested" not in html
+    assert "Technical details" not in html and "ValueError" not in html
+    assert runs.WORKER_ID not in html
+    auth.logout()
+    auth.login(role="admin")
+    html = client.get(f"/runs/{run.id}").get_data(as_text=True)
+    assert "Technical details" in html and "retry requested" in html and "ValueError" in html
 
 
 def test_cancel_pending_and_refuse_bad_actions(client, auth, app, huey, drain):

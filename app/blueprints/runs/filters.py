@@ -11,6 +11,7 @@ from app.blueprints.runs.routes import bp
 from app.jobs import runs
 from app.jobs.redact import redact
 from app.models import Run, RunStatus
+from app.runs import outcomes, queries
 
 
 @bp.app_template_filter("run_duration")
@@ -51,6 +52,37 @@ def run_elapsed(run: Run, now: datetime) -> int | None:
     if run.status == RunStatus.RUNNING and run.started_at:
         return int((now - run.started_at).total_seconds() * 1000)
     return None
+
+
+@bp.app_template_filter("run_kind")
+def run_kind(kind: str) -> str:
+    """'Audit' for an audit run; internal kinds keep their name."""
+    return queries.kind_label(kind)
+
+
+@bp.app_template_filter("run_status")
+def run_status(run: Run) -> str:
+    """The status word people read: a dead run "failed" (after its retries), a pending run
+    waiting for its next try "retrying"."""
+    if run.status == RunStatus.DEAD:
+        return "failed"
+    if run.status == RunStatus.PENDING and run.not_before and run.attempt:
+        return "retrying"
+    return run.status.value
+
+
+@bp.app_template_filter("run_badge")
+def run_badge(run: Run) -> str:
+    """The badge colour of a run: dead runs look failed."""
+    return "failed" if run.status == RunStatus.DEAD else run.status.value
+
+
+@bp.app_template_filter("run_explain")
+def run_explain(run: Run) -> outcomes.Explanation | None:
+    """What went wrong, in plain words, and what to do (None for a run without error)."""
+    if run.status not in (RunStatus.FAILED, RunStatus.DEAD, RunStatus.PENDING):
+        return None
+    return outcomes.explain(run.error_code, run.status.value)
 
 
 @bp.app_template_global("run_subject_url")

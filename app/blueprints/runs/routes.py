@@ -25,14 +25,16 @@ bp = Blueprint("runs", __name__)
 @member
 def index() -> ResponseReturnValue:
     form = RunFilterForm(formdata=request.args)
-    form.kind.choices = [SelectChoice("", "All kinds")] + [SelectChoice(k) for k in queries.kinds()]
+    internal = bool(form.internal.data) and current_user.is_admin  # admins who ask only
+    form.kind.choices = [SelectChoice("", "Any kind")] + [
+        SelectChoice(k, label) for k, label in queries.kinds(include_internal=internal)]
     ok = form.validate()
-    args = {f: getattr(form, f).data for f in ("status", "kind", "before", "after")
-            if not getattr(form, f).errors and getattr(form, f).data not in (None, "")}
-    pg = queries.page(**args)
-    filters = {k: v for k, v in args.items() if k in ("status", "kind")}
+    filters = form.query("status", "kind", "since") | ({"internal": 1} if internal else {})
+    pg = queries.page(**form.query("status", "kind", "since", "before", "after"),
+                      include_internal=internal)
     resp = render("runs/index.html", "table", status=200 if ok else 422, form=form, page=pg,
-                  filters=filters, poll_url=url_for("runs.index", **args), now=utcnow())
+                  filters=filters, upkeep=queries.last_upkeep(), now=utcnow(),
+                  poll_url=url_for("runs.index", **filters, **form.query("before", "after")))
     return stop_polling(resp) if is_htmx() and ok and not pg.active else resp
 
 
@@ -41,7 +43,9 @@ def index() -> ResponseReturnValue:
 def show(run_id: int) -> ResponseReturnValue:
     run = queries.get_run_or_404(run_id)
     active = run.status in runs.ACTIVE
-    resp = render("runs/show.html", "live", run=run, logs=queries.logs(run.id),
+    technical = current_user.is_admin
+    resp = render("runs/show.html", "live", run=run, subject=queries.subject_name(run),
+                  logs=queries.logs(run.id) if technical else [], technical=technical,
                   creator=queries.creator_email(run), action_form=EmptyForm(), now=utcnow(),
                   active=active, retryable=run.status in runs.RETRYABLE,
                   cancelable=run.status in runs.CANCELABLE)
@@ -60,7 +64,7 @@ def retry(run_id: int) -> ResponseReturnValue:
             flash(str(exc), "error")
             return redirect(url_for("runs.show", run_id=run_id), 303)
         db.session.commit()  # the run reaches the queue once this commits
-        flash(f"Run #{run.id} will run again.", "success")
+        flash(f"Run #{run.id} will run again now.", "success")
     return redirect(url_for("runs.show", run_id=run_id), 303)
 
 

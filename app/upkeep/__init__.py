@@ -1,0 +1,2 @@
+"""Upkeep: a periodic clean-up run that removes what nothing needs any more
+(:mod:`.operations`, run by :mod:`.jobs`)."""
