@@ -53,6 +53,11 @@ DEFAULTS: dict[str, Any] = {
     "RUN_LOG_RETENTION_DAYS": 90,
     "SCREENSHOT_RETENTION_DAYS": 180,
     "TRUSTED_PROXIES": 0,  # reverse proxies in front (X-Forwarded-For hops to trust)
+    # Live updates (app/blueprints/leads/live.py): a page showing a lead asks for news this
+    # often while an audit of it is queued or running, and otherwise (audits started
+    # elsewhere); list and progress pages poll at the first rate while anything is active.
+    "LIVE_POLL_ACTIVE_SECONDS": 2,
+    "LIVE_POLL_IDLE_SECONDS": 20,
     # waitress (`pitchfast web` and `run`): connections held at once, idle seconds before one
     # is closed. Half-sent requests hold a connection but no thread, so the limit is what
     # hundreds of slow clients run into (waitress' own defaults: 100 and 120 s).
@@ -68,6 +73,10 @@ DEFAULTS: dict[str, Any] = {
     "LOGIN_BACKOFF_CAP_SECONDS": 300,
     "LOGIN_DEVICE_DAYS": 365,  # how long a browser stays a known device after a sign-in
     "SESSION_IDLE_DAYS": 30,  # a session unused this long has ended (app/auth/sessions.py)
+    # One-time account links an admin hands out (app/users/links.py): an invite for a new
+    # user, a password reset for an existing one. Unused, they expire after these hours.
+    "INVITE_LINK_HOURS": 72,
+    "RESET_LINK_HOURS": 24,
     # Argon2id cost of new password hashes (argon2-cffi's production defaults; tests use the
     # cheapest). Existing hashes keep verifying: each one carries its own parameters.
     "PASSWORD_HASH_TIME_COST": profiles.RFC_9106_LOW_MEMORY.time_cost,
@@ -158,7 +167,7 @@ POSITIVE_INTS = (
     "WORKER_THREADS", "RUN_LEASE_SECONDS", "RUN_MAX_ATTEMPTS", "AUDIT_TIMEOUT_SECONDS",
     "REAPER_INTERVAL_SECONDS", "LOGIN_ACCOUNT_FREE_FAILURES", "LOGIN_ADDRESS_FREE_FAILURES",
     "LOGIN_FAILURE_WINDOW_SECONDS", "LOGIN_BACKOFF_CAP_SECONDS", "LOGIN_DEVICE_DAYS",
-    "SESSION_IDLE_DAYS",
+    "SESSION_IDLE_DAYS", "INVITE_LINK_HOURS", "RESET_LINK_HOURS",
     "MAX_CONTENT_LENGTH", "SMTP_PORT", "PASSWORD_HASH_TIME_COST",
     "PASSWORD_HASH_MEMORY_COST", "PASSWORD_HASH_PARALLELISM", "WEB_CONNECTION_LIMIT",
     "WEB_CHANNEL_TIMEOUT", "UPKEEP_INTERVAL_HOURS", "IMPORT_UPLOAD_RETENTION_HOURS",

@@ -87,6 +87,10 @@ def release_for_render(*_args: Any, **_extra: Any) -> None:
         log.warning("%s renders a page inside a transaction that wrote; commit first",
                     request.endpoint)
         return
+    if any(session.info.values()):
+        # Work waits for a commit (files to delete, runs to submit): never trigger it here.
+        session.rollback()
+        return
     # End it without expiring what was loaded (a rollback would): the template reads the
     # objects its view loaded as they are, and only what it loads itself is queried.
     expire, session.expire_on_commit = session.expire_on_commit, False

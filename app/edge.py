@@ -5,7 +5,8 @@
 * :func:`bounded_int` reads an integer query parameter (``page``, ``before``, ``after``)
   within bounds, or answers 422 with a message;
 * no query parameter or form field may hold a NUL character (PostgreSQL refuses them
-  in text): such a request is a 422 with a message, whatever the route.
+  in text): such a request is a 422 with a message, whatever the route; a NUL in the
+  path (``/campaigns/%00``) is a 404 before any view looks the value up.
 """
 
 from __future__ import annotations
@@ -46,7 +47,10 @@ def bounded_int(name: str, default: int | None = None, *, low: int = 0,
 
 
 def refuse_nul() -> Any:
-    """``before_request``: no NUL character in any query parameter, form field or file name."""
+    """``before_request``: no NUL character in the path (a 404: no such page), nor in any
+    query parameter, form field or file name (a 422 with a message)."""
+    if "\x00" in request.path:
+        abort(404)
     values = list(request.args.items(multi=True))
     if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
         values += list(request.form.items(multi=True))

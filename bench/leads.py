@@ -241,6 +241,8 @@ def run(label: str, url: str, renders: int) -> None:
                 ("search + filter", base + "?q=smile&city=York&sort=-score"),
                 ("1,000 rows deep", cursor_url),
                 ("1,000 deep, by score", score_url),
+                ("last page", base + "?last=1"),
+                ("last page, by score", base + "?sort=-score&last=1"),
             ]
             for name, page_url in pages:
                 m = measure(client, page_url, renders)

@@ -1,4 +1,4 @@
-"""Campaigns: create, edit, change status.
+"""Campaigns: create, edit, change status (archiving and restoring: admins only).
 
 Every function takes the :class:`~app.activity.Actor` who acts, flushes, records the
 activity and never commits: the route, command or job that called it commits.
@@ -15,7 +15,11 @@ from app.activity import Actor
 from app.campaigns.queries import slug_taken
 from app.extensions import db
 from app.models import Campaign, CampaignStatus, transition
+from app.untrusted import clean_text
+from app.users.queries import acts_as_admin
 
+#: Fields that are names, shown in lists and headings.
+NAMES = ("name", "niche", "sender_name")
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 EDITABLE = (
     "name",
@@ -31,6 +35,10 @@ class CampaignError(ValueError):
     """A campaign cannot be created or changed as asked; the message says why."""
 
 
+class NotAllowed(PermissionError):
+    """The actor's role may not do this; the message says who may."""
+
+
 def slugify(text: str) -> str:
     """ASCII, lower-case, hyphenated slug of ``text`` (at most 80 characters)."""
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
@@ -41,7 +49,7 @@ def create_campaign(
     name: str, slug: str | None = None, *, actor: Actor, **fields: Any
 ) -> Campaign:
     """Add a draft campaign. Without ``slug`` one is derived from the name (made unique)."""
-    name = (name or "").strip()
+    name = _clean("name", name)
     if not name:
         raise CampaignError("A campaign needs a name.")
     if slug:
@@ -59,25 +67,41 @@ def create_campaign(
         name=name[:200], slug=slug, status=CampaignStatus.DRAFT, created_by_id=actor.user_id
     )
     for key in EDITABLE[1:]:
-        setattr(campaign, key, (fields.get(key) or "").strip())
+        setattr(campaign, key, _clean(key, fields.get(key)))
     db.session.add(campaign)
     db.session.flush()
     _record(actor, "campaign.create", f"created campaign {campaign.name}", campaign)
     return campaign
 
 
+def _clean(key: str, value: object) -> str:
+    """A field as stored: names lose bidirectional, zero-width and control characters
+    (a name ending in ``\u202egnp.exe`` would show as "exe.png"); templates are kept."""
+    if key in NAMES:
+        return clean_text(value).strip()
+    return str(value or "").strip()
+
+
 def update_campaign(campaign: Campaign, *, actor: Actor, **fields: Any) -> Campaign:
     """Change a campaign's editable fields."""
-    for key in EDITABLE:
-        if key in fields and fields[key] is not None:
-            setattr(campaign, key, str(fields[key]).strip())
+    values = {k: _clean(k, fields[k]) for k in EDITABLE if fields.get(k) is not None}
+    if "name" in values and not values["name"]:
+        raise CampaignError("A campaign needs a name.")
+    for key, value in values.items():
+        setattr(campaign, key, value)
     db.session.flush()
     _record(actor, "campaign.edit", f"edited campaign {campaign.name}", campaign)
     return campaign
 
 
 def set_status(campaign: Campaign, status: CampaignStatus, *, actor: Actor) -> None:
-    """Move a campaign through its state machine (InvalidTransition when not allowed)."""
+    """Move a campaign through its state machine (InvalidTransition when not allowed);
+    archiving and restoring an archived campaign are for admins (:class:`NotAllowed`)."""
+    archived = CampaignStatus.ARCHIVED
+    if archived in (status, campaign.status) and status != campaign.status:
+        if not acts_as_admin(actor):
+            what = "archive a" if status == archived else "restore an archived"
+            raise NotAllowed(f"Only an admin can {what} campaign.")
     transition(campaign, status)
     db.session.flush()
     _record(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import case, func, select
@@ -16,15 +17,15 @@ from app.models import (
     RunBatch,
     RunStatus,
 )
+from app.models.states import SALES_STAGES
 
-#: Lead statuses that mean "not audited (yet)" on the campaign page's progress figures.
-_NOT_AUDITED = (
-    LeadStatus.NEW,
-    LeadStatus.QUEUED,
-    LeadStatus.AUDIT_FAILED,
-    LeadStatus.UNSUBSCRIBED,
-    LeadStatus.BLACKLISTED,
-    LeadStatus.LOST,
+#: Where each lead is in the audit pipeline, whatever its sales stage: queued, failed,
+#: audited (a finished audit with a result), or not yet.
+_AUDIT_PHASE = case(
+    (Lead.status == LeadStatus.QUEUED, "queued"),
+    (Lead.status == LeadStatus.AUDIT_FAILED, "failed"),
+    (Lead.audited_at.is_not(None), "audited"),
+    else_="none",
 )
 
 
@@ -48,21 +49,65 @@ def slug_taken(slug: str, exclude_id: int | None = None) -> bool:
 
 
 def list_campaigns(include_archived: bool = False, limit: int = 100) -> list[tuple[Campaign, int]]:
-    """Campaigns (newest first) with their lead counts, in one query."""
-    counts = select(Lead.campaign_id, func.count().label("n")).group_by(Lead.campaign_id).subquery()
-    stmt = (
-        select(Campaign, func.coalesce(counts.c.n, 0))
-        .outerjoin(counts, counts.c.campaign_id == Campaign.id)
-        .order_by(Campaign.id.desc())
-        .limit(limit)
+    """The newest ``limit`` campaigns with their lead counts."""
+    return campaign_page(include_archived=include_archived, per_page=limit).rows
+
+
+#: Campaigns per page of the list.
+PER_PAGE = 100
+
+
+@dataclass
+class CampaignPage:
+    """One page of campaigns, newest first, keyed on id (no OFFSET)."""
+
+    rows: list[tuple[Campaign, int]]  #: each campaign with its number of leads
+    total: int
+    start: int  #: the 1-based position of the first row (0 when the page is empty)
+    older: int | None = None  #: pass as ``before`` for the next (older) page
+    newer: int | None = None  #: pass as ``after`` for the previous (newer) page
+
+    @property
+    def end(self) -> int:
+        return self.start + len(self.rows) - 1 if self.rows else 0
+
+
+def campaign_page(*, include_archived: bool = False, before: int | None = None,
+                  after: int | None = None, per_page: int = PER_PAGE) -> CampaignPage:
+    """Campaigns newest first, ``per_page`` at a time before (or after) an id, with their
+    lead counts (counted for this page's campaigns only) and where the page sits."""
+    shown = [] if include_archived else [Campaign.status != CampaignStatus.ARCHIVED]
+    stmt = select(Campaign).where(*shown)
+    if after is not None:
+        found = list(db.session.scalars(
+            stmt.where(Campaign.id > after).order_by(Campaign.id.asc()).limit(per_page + 1)))
+        has_newer, has_older = len(found) > per_page, True
+        found = found[:per_page][::-1]
+    else:
+        if before is not None:
+            stmt = stmt.where(Campaign.id < before)
+        found = list(db.session.scalars(stmt.order_by(Campaign.id.desc()).limit(per_page + 1)))
+        has_newer, has_older = before is not None, len(found) > per_page
+        found = found[:per_page]
+    counts: dict[int, int] = {}
+    if found:
+        counts = {cid: n for cid, n in db.session.execute(
+            select(Lead.campaign_id, func.count()).where(
+                Lead.campaign_id.in_([c.id for c in found])).group_by(Lead.campaign_id))}
+    total = int(db.session.scalar(select(func.count(Campaign.id)).where(*shown)) or 0)
+    ahead = int(db.session.scalar(select(func.count(Campaign.id)).where(
+        *shown, Campaign.id > found[0].id)) or 0) if found else 0
+    return CampaignPage(
+        rows=[(c, counts.get(c.id, 0)) for c in found],
+        total=total,
+        start=ahead + 1 if found else 0,
+        older=found[-1].id if found and has_older else None,
+        newer=found[0].id if found and has_newer else None,
     )
-    if not include_archived:
-        stmt = stmt.where(Campaign.status != CampaignStatus.ARCHIVED)
-    return [(c, n) for c, n in db.session.execute(stmt).all()]
 
 
 #: Sales stages a lead reaches after it was contacted.
-_SALES = ("contacted", "replied", "won", "lost")
+_SALES = tuple(s.value for s in SALES_STAGES)
 
 
 def stats(campaign: Campaign) -> dict[str, Any]:
@@ -84,16 +129,23 @@ def stats(campaign: Campaign) -> dict[str, Any]:
         .group_by(bucket)
     ):
         hist[max(0, min(9, int(b)))] += n
-    audited = sum(by_status.get(s.value, 0) for s in LeadStatus if s not in _NOT_AUDITED)
+    phases: dict[str, int] = {
+        str(phase): n
+        for phase, n in db.session.execute(
+            select(_AUDIT_PHASE, func.count())
+            .where(Lead.campaign_id == campaign.id)
+            .group_by(_AUDIT_PHASE)
+        )
+    }
     contacted = sum(by_status.get(s, 0) for s in _SALES if s != "lost")
     return {
         "total": total,
         "by_status": by_status,
         "histogram": hist,
         "audit": {
-            "audited": audited,
-            "queued": by_status.get("queued", 0),
-            "failed": by_status.get("audit_failed", 0),
+            "audited": phases.get("audited", 0),
+            "queued": phases.get("queued", 0),
+            "failed": phases.get("failed", 0),
             "total": total,
         },
         "pipeline": {

@@ -12,8 +12,9 @@ log lines, heartbeat, fenced writes).
 
 Modules, lowest first: ``redact``, ``queue`` (the Huey instance; given the executor by the
 factory), ``registry``, ``context``, ``dispatch`` (submit now or after commit), ``reaper``,
-``runs`` (the lifecycle, the module callers use), ``worker`` (consumer and reaper thread),
-``builtin`` (the ``noop`` and ``sleep`` kinds).
+``runs`` (the lifecycle, the module callers use), ``periodic`` (runs started on a schedule,
+such as ``upkeep``), ``worker`` (consumer and reaper thread), ``builtin`` (the ``noop`` and
+``sleep`` kinds).
 
 How a run survives crashes:
 
@@ -27,7 +28,8 @@ How a run survives crashes:
 
 Several workers: start exactly one consumer with periodic work (the default) and the
 others with ``pitchfast worker --no-periodic``. Periodic work is the reaper thread
-(every ``REAPER_INTERVAL_SECONDS``) plus any Huey periodic task. A second reaper by
+(every ``REAPER_INTERVAL_SECONDS``), which also starts the periodic runs that are due
+(:func:`app.jobs.registry.periodic`; the runs table says when the last one was). A second reaper by
 mistake is harmless (every reaper change is a conditional UPDATE), only wasteful.
 
 Huey's queue lives in its own SQLite file (``HUEY_URL`` default

@@ -12,8 +12,8 @@ from app import activity
 from app.campaigns.queries import find_campaign
 from app.extensions import db
 from app.leads.columns import detect_mapping
-from app.leads.csvfile import CsvRefused, read_csv
-from app.leads.importer import classify
+from app.leads.csvfile import CsvRefused, decode, read_csv
+from app.leads.importer import classify, rejected_csv
 from app.leads.normalize import InvalidValue
 from app.leads.operations import import_leads
 from app.leads.queries import iter_csv
@@ -33,8 +33,11 @@ def _campaign(slug: str) -> Campaign:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--campaign", "slug", required=True, help="Campaign slug.")
 @click.option("--dry-run", is_flag=True, help="Report what would happen without importing.")
+@click.option("--rejected", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the rows not imported to this CSV file (a problem column first), "
+                   "to fix and import again.")
 @with_appcontext
-def leads_import(file: Path, slug: str, dry_run: bool) -> None:
+def leads_import(file: Path, slug: str, dry_run: bool, rejected: Path | None) -> None:
     """Import leads from a CSV FILE (columns detected from the header line)."""
     campaign = _campaign(slug)
     limit = int(
@@ -73,6 +76,11 @@ def leads_import(file: Path, slug: str, dry_run: bool) -> None:
     ):
         for row in rows:
             click.echo(f"  line {row['line']}: {kind}: {row['reason']}")
+    if rejected is not None:
+        lines = decode(data)[0].splitlines() if parsed.broken else None
+        rejected.write_text(rejected_csv(parsed, report, lines), encoding="utf-8", newline="")
+        n = len(report.bad) + len(report.refused) + len(report.duplicates)
+        click.echo(f"Wrote the {n} rows not imported to {rejected}.")
 
 
 @leads_group.command("export")

@@ -9,6 +9,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 from email_validator import EmailNotValidError, validate_email
 
+from app import untrusted
+
 _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 _TLD = re.compile(r"^(?:[a-z]{2,63}|xn--[a-z0-9-]{1,59})$")
 _MAYBE_IP = re.compile(r"^[\d.]+$|:")
@@ -19,7 +21,6 @@ _PLAIN_EMAIL = re.compile(
     r"@(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$"
 )
 _SPECIAL_TLDS = {"arpa", "invalid", "local", "localhost", "onion", "test", "internal", "alt"}
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _SPACES = re.compile(r"\s+")
 #: Leading characters that make a spreadsheet evaluate a cell (CSV/formula injection).
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -30,13 +31,14 @@ class InvalidValue(ValueError):
 
 
 def clean_text(value: object, max_length: int | None = None, field: str = "value") -> str | None:
-    """Strip, drop control characters and collapse whitespace; None when empty.
+    """Strip, drop control, bidirectional and zero-width characters (so a name ending in
+    ``\u202egnp.exe`` cannot show as "exe.png") and collapse whitespace; None when empty.
 
     Raises :class:`InvalidValue` when the cleaned text is longer than ``max_length``.
     """
     if value is None:
         return None
-    text = _SPACES.sub(" ", _CONTROL.sub("", str(value))).strip()
+    text = _SPACES.sub(" ", untrusted.clean_text(value)).strip()
     if not text:
         return None
     if max_length is not None and len(text) > max_length:

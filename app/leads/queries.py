@@ -1,4 +1,5 @@
-"""Reading leads: the loader, the lead page, the searchable list, the CSV export.
+"""Reading leads: the loader, the lead page and its live state, the searchable list and
+its live rows, the CSV export.
 
 A list page is one statement that returns the rows *and* the number of matching leads
 (a scalar subquery), so a page render costs: the user, the campaign, the rows. A
@@ -11,21 +12,24 @@ built in :mod:`app.leads.search`.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 from flask import abort
-from sqlalchemy import and_, func, or_, select, union_all
+from sqlalchemy import and_, func, or_, select, tuple_, union_all
 
+from app.audits.operations import active_run_ids
+from app.audits.queries import HistoryRow, PanelState, history_rows, panel_state
 from app.extensions import db
 from app.leads import dnc
 from app.leads.normalize import neutralize_cell
 from app.leads.search import SORTS, LeadFilter, conditions, decode_cursor, encode_cursor, fts_terms
-from app.models import Activity, Audit, Campaign, Lead, LeadStatus, User
-from app.models.states import AUDIT_ONLY_STATUSES, LEAD_TRANSITIONS
+from app.models import Activity, AuditStatus, Campaign, Lead, LeadStatus, User
+from app.models.states import manual_targets
 
 PER_PAGE = 50
 #: Columns a list row needs (no ORM objects: nothing can lazy-load).
@@ -63,18 +67,70 @@ def lead_campaign(lead: Lead) -> Campaign:
     return campaign
 
 
-def next_statuses(lead: Lead) -> list[LeadStatus]:
+def move_targets(lead: Lead, *, admin: bool) -> list[LeadStatus]:
     """Statuses a person may move this lead to (its current one left out)."""
-    current = LeadStatus(lead.status)
-    allowed = LEAD_TRANSITIONS.get(current, set()) - {current} - AUDIT_ONLY_STATUSES
-    return sorted(allowed, key=list(LeadStatus).index)
+    return manual_targets(LeadStatus(lead.status), admin=admin)
 
 
-def lead_page(lead: Lead, limit: int = 50) -> dict[str, Any]:
-    """Audit history (oldest first, for the score chart) and activity of a lead."""
-    audits = db.session.scalars(
-        select(Audit).where(Audit.lead_id == lead.id).order_by(Audit.id.desc()).limit(limit)
-    ).all()[::-1]
+@dataclass
+class LiveMark:
+    """Where a page showing one lead stands: ``version`` changes whenever anything live
+    on it does (the lead's status, score or note, its audits and runs, its activity)."""
+
+    lead: Lead
+    audit_panel: PanelState
+    version: str
+
+    @property
+    def active(self) -> bool:
+        """An audit of the lead is queued or running."""
+        return self.audit_panel.active
+
+
+@dataclass
+class LeadLive(LiveMark):
+    """What every page showing one lead keeps live: its audit panel, its audit history
+    (newest first) and its activity, with their version."""
+
+    history: list[HistoryRow]
+    feed: list[Any]
+
+    @property
+    def score_points(self) -> list[tuple[Any, int]]:
+        """(date, score) of the successful audits in the history, oldest first."""
+        return [
+            (row.audit.created_at, row.audit.score)
+            for row in reversed(self.history)
+            if row.audit.status == AuditStatus.SUCCEEDED and row.audit.score is not None
+        ]
+
+
+def lead_version(lead: Lead, audit_panel: PanelState) -> str:
+    """A short token of everything live on a lead's pages (two small reads: the newest
+    activity about the lead, nothing else beyond what ``audit_panel`` holds)."""
+    last_activity = db.session.scalar(
+        select(func.max(Activity.id)).where(
+            Activity.subject_type == "lead", Activity.subject_id == lead.id
+        )
+    )
+    latest, run = audit_panel.latest, audit_panel.run
+    parts = (
+        lead.status, lead.status_reason, lead.score, lead.site_down, lead.latest_audit_id,
+        lead.updated_at, latest and (latest.id, latest.status, latest.finished_at),
+        run and (run.id, run.status), last_activity,
+    )
+    return hashlib.sha256(repr(parts).encode()).hexdigest()[:16]
+
+
+def live_mark(lead: Lead, audit_panel: PanelState | None = None) -> LiveMark:
+    """The lead's version and whether an audit of it is active (for a page's poller)."""
+    panel = audit_panel or panel_state(lead)
+    return LiveMark(lead, panel, lead_version(lead, panel))
+
+
+def lead_live(lead: Lead, audit_panel: PanelState | None = None, limit: int = 50) -> LeadLive:
+    """The lead's live state for its pages: panel, history (newest first), activity."""
+    panel = audit_panel or panel_state(lead)
     feed = db.session.execute(
         select(Activity, User.email)
         .outerjoin(User, User.id == Activity.user_id)
@@ -82,13 +138,12 @@ def lead_page(lead: Lead, limit: int = 50) -> dict[str, Any]:
         .order_by(Activity.id.desc())
         .limit(limit)
     ).all()
-    points = [(a.created_at, a.score) for a in audits if a.score is not None]
-    return {
-        "audits": audits,
-        "feed": feed,
-        "score_points": points,
-        "dnc": dnc.check(lead.domain, lead.email),
-    }
+    return LeadLive(lead, panel, lead_version(lead, panel), history_rows(lead.id), list(feed))
+
+
+def do_not_contact(lead: Lead) -> str | None:
+    """Why the lead may not be contacted (its domain or email is on the list), or None."""
+    return dnc.check(lead.domain, lead.email)
 
 
 # -- the list of a campaign's leads --------------------------------------------------------
@@ -96,13 +151,20 @@ def lead_page(lead: Lead, limit: int = 50) -> dict[str, Any]:
 
 @dataclass
 class Page:
-    """One page of the list: its rows, the number of matches, cursors to the neighbours."""
+    """One page of the list: its rows, the number of matches, cursors to the neighbours,
+    and where it sits in the list (``start``: the 1-based position of its first row)."""
 
     rows: list[Any]
     total: int | None
     next_cursor: str | None
     prev_cursor: str | None
     filter: LeadFilter
+    start: int | None = None
+
+    @property
+    def end(self) -> int | None:
+        """The position of the page's last row (``start`` + rows − 1)."""
+        return self.start + len(self.rows) - 1 if self.start is not None and self.rows else None
 
 
 def _beyond(col: Any, id_col: Any, desc: bool, value: Any, lead_id: int) -> Any:
@@ -111,6 +173,27 @@ def _beyond(col: Any, id_col: Any, desc: bool, value: Any, lead_id: int) -> Any:
     if desc:
         return or_(col < value, and_(col == value, id_col < lead_id))
     return or_(col > value, and_(col == value, id_col > lead_id))
+
+
+def _around(col: Any, id_col: Any, nullable: bool, desc: bool, cursor: tuple[int, Any, int],
+            later: bool) -> list[Any]:
+    """Disjoint conditions whose rows are the cursor's row and every row before it in the
+    list's order (``desc``: the filter's direction; NULL keys last), or with ``later`` the
+    cursor's row and every row after it. Each condition is one index range (a row-value
+    comparison on (key, id)), so counting them reads index entries only."""
+    seg, value, cursor_id = cursor
+    upper = desc != later  # earlier rows have larger keys in a descending list
+
+    def side(left: Any, right: Any) -> Any:
+        return left >= right if upper else left <= right
+
+    if seg == 1:  # the cursor is among the NULL keys (ordered by id): non-NULL rows come first
+        nulls = and_(col.is_(None), side(id_col, cursor_id))
+        return [nulls] if later else [col.is_not(None), nulls]
+    if col is id_col:
+        return [side(id_col, cursor_id)]
+    keyed = side(tuple_(col, id_col), tuple_(sa.literal(value, col.type), sa.literal(cursor_id)))
+    return [keyed, col.is_(None)] if later and nullable else [keyed]
 
 
 def _source(campaign_id: int, f: LeadFilter) -> tuple[Any, list[Any]]:
@@ -133,17 +216,28 @@ def page(
     after: str | None = None,
     before: str | None = None,
     per_page: int = PER_PAGE,
+    last: bool = False,
 ) -> Page:
-    """One page of leads in ``f``'s order after (or before) a cursor: a single SQL statement."""
+    """One page of leads in ``f``'s order after (or before) a cursor, or the ``last`` page:
+    a single SQL statement, which also counts the matches and the rows ahead of the page
+    (so the page can say "51–100 of 12,345" without OFFSET)."""
     key = f.sort_key
     nullable = SORTS[key][1]
-    backwards = bool(before) and not after
+    backwards = (bool(before) and not after) or (last and not after)
     cursor = decode_cursor(before if backwards else after, key)
     desc = f.descending != backwards  # walking backwards flips every direction
     src, conds = _source(campaign_id, f)
     col, id_col = src.c[SORTS[key][0].key], src.c.id
     columns = [src.c[c.key] for c in COLUMNS]
     total_sq = select(func.count()).select_from(src).where(*conds).scalar_subquery()
+    # Where the page sits, counted from the nearer end: going forwards, the rows up to and
+    # including the cursor's; going backwards (from the last page, say), the cursor's row
+    # and every row after it (the page ends just ahead of the cursor).
+    ahead_sq = None
+    if cursor is not None:
+        counts = [select(func.count()).select_from(src).where(*conds, part).scalar_subquery()
+                  for part in _around(col, id_col, nullable, f.descending, cursor, backwards)]
+        ahead_sq = counts[0] if len(counts) == 1 else counts[0] + counts[1]
     # segment 0: non-NULL keys; segment 1: NULL keys (ordered by id) — NULLs last.
     segments = [0, 1] if nullable else [0]
     if backwards:
@@ -172,14 +266,17 @@ def page(
                 .limit(per_page + 1),
             )
         )
+    extra = [total_sq.label("total")]
+    if ahead_sq is not None:
+        extra.append(ahead_sq.label("ahead"))
     if len(parts) == 1:
-        stmt = parts[0][1].add_columns(total_sq.label("total"))
+        stmt = parts[0][1].add_columns(*extra)
     else:
         u = union_all(*(select(p.subquery()) for _, p in parts)).subquery()
         seg_order = u.c.seg.desc() if backwards else u.c.seg.asc()
         ukey, uid = u.c[col.key], u.c.id
         order = [ukey.desc(), uid.desc()] if desc else [ukey.asc(), uid.asc()]
-        stmt = select(u, total_sq.label("total")).order_by(seg_order, *order).limit(per_page + 1)
+        stmt = select(u, *extra).order_by(seg_order, *order).limit(per_page + 1)
     rows = list(db.session.execute(stmt).all())
     more = len(rows) > per_page
     rows = rows[:per_page]
@@ -190,7 +287,7 @@ def page(
     def cur(row: Any) -> str:
         return encode_cursor(row.seg, getattr(row, col.key), row.id)
 
-    has_next = more if not backwards else True
+    has_next = more if not backwards else cursor is not None
     has_prev = (cursor is not None) if not backwards else more
     return Page(
         rows,
@@ -198,7 +295,21 @@ def page(
         cur(rows[-1]) if rows and has_next else None,
         cur(rows[0]) if rows and has_prev else None,
         f,
+        _start(rows, cursor is None, backwards, total),
     )
+
+
+def _start(rows: list[Any], first_or_last: bool, backwards: bool,
+           total: int | None) -> int | None:
+    """The position of a page's first row, from the counts its statement read."""
+    if not rows:
+        return None
+    if first_or_last:
+        return 1 if not backwards else max(int(total or 0) - len(rows) + 1, 1)
+    counted = int(rows[0].ahead)  # rows up to the cursor, or from it to the end (backwards)
+    if not backwards:
+        return counted + 1
+    return max(int(total or 0) - counted - len(rows) + 1, 1)
 
 
 def matching_ids(campaign_id: int, f: LeadFilter, limit: int | None = None) -> list[int]:
@@ -207,6 +318,27 @@ def matching_ids(campaign_id: int, f: LeadFilter, limit: int | None = None) -> l
     if limit:
         stmt = stmt.limit(limit)
     return list(db.session.scalars(stmt))
+
+
+@dataclass
+class LiveRows:
+    """The current status and score of some leads of a list page, and which of them an
+    audit is queued or running for."""
+
+    rows: list[Any]
+    active: set[int]
+
+
+def live_rows(campaign_id: int, ids: Sequence[int]) -> LiveRows:
+    """Status, score and site-down flag of these leads of the campaign (two queries)."""
+    wanted = sorted(set(ids))
+    rows = list(db.session.execute(
+        select(Lead.id, Lead.status, Lead.score, Lead.site_down)
+        .where(Lead.campaign_id == campaign_id, Lead.id.in_(wanted))
+        .order_by(Lead.id)
+    ).all()) if wanted else []
+    active = set(active_run_ids([r.id for r in rows])) if rows else set()
+    return LiveRows(rows, active)
 
 
 # -- CSV export ----------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 """All models, importable from one place (``from app.models import Lead``)."""
 
+from app.models.account_link import AccountLink, LinkKind
 from app.models.audit import Audit, Finding
 from app.models.campaign import Campaign
 from app.models.lead import Lead
@@ -23,6 +24,7 @@ from app.models.states import (
 from app.models.user import User
 
 __all__ = [
+    "AccountLink",
     "Activity",
     "Audit",
     "AuditStatus",
@@ -35,6 +37,7 @@ __all__ = [
     "InvalidTransition",
     "Lead",
     "LeadStatus",
+    "LinkKind",
     "Outreach",
     "OutreachStatus",
     "RateEvent",

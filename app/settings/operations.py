@@ -28,6 +28,7 @@ from app.settings.validation import (
     problem,
     value_problem,
 )
+from app.untrusted import clean_text
 
 LOGO_OWNER = ("setting", 0)
 
@@ -54,9 +55,12 @@ def set_value(key: str, value: Any, *, actor: Actor) -> Setting:
 def save_agency(values: Mapping[str, Any], *, actor: Actor) -> dict[str, Any]:
     """Validate and store the agency profile fields; nothing is stored if any is refused."""
     clean = {
-        "agency_name": str(values.get("agency_name") or "").strip()[:120],
-        "postal_address": str(values.get("postal_address") or "").strip()[:500],
-        "sender_name": str(values.get("sender_name") or "").strip()[:120],
+        # names lose bidirectional and zero-width controls: the agency name is in the top
+        # bar of every page, and a U+202E in it would flip what follows
+        "agency_name": clean_text(values.get("agency_name")).strip()[:120],
+        "postal_address": clean_text(values.get("postal_address"),
+                                     keep_newlines=True).strip()[:500],
+        "sender_name": clean_text(values.get("sender_name")).strip()[:120],
         "sender_address": normalize_sender_address(values.get("sender_address") or ""),
         "brand_colour": normalize_colour(values.get("brand_colour") or ""),
         "default_region": normalize_region(values.get("default_region") or ""),

@@ -55,11 +55,24 @@ def hash_password(password: str) -> str:
     return hasher().hash(password)
 
 
+#: The ``password_hash`` of an account whose owner has not chosen a password yet (an
+#: invited user): no password verifies against it.
+NOT_SET = "!not-set"
+
+
+def is_usable(password_hash: str | None) -> bool:
+    """True when the account has a password (rather than :data:`NOT_SET` or nothing)."""
+    return bool(password_hash) and not str(password_hash).startswith("!")
+
+
 def verify(password_hash: str | None, password: str) -> bool:
-    """True when ``password`` matches; a missing hash still costs one verification."""
+    """True when ``password`` matches; a missing or unset hash still costs one
+    verification (so timing does not tell an invited account from a real one)."""
     h = hasher()
+    usable = is_usable(password_hash)
     try:
-        return h.verify(password_hash or _dummy(h), password) and password_hash is not None
+        target = password_hash if password_hash and usable else _dummy(h)
+        return h.verify(target, password) and usable
     except (VerificationError, InvalidHashError):
         return False
 

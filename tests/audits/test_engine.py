@@ -6,6 +6,7 @@ import importlib.util
 import io
 import json
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -192,6 +193,20 @@ def test_concurrent_audits_from_threads(engine, server):
     for t in threads:
         t.join(120)
     assert [r.status for r in results] == ["ok"] * 3
+
+
+def test_waiting_for_a_place_does_not_count_against_the_time_limit(server):
+    # Issue 8 §2: a busy worker (more threads than the engine's places) must not time
+    # audits out while they wait: the limit starts when an audit gets its place.
+    eng = AuditEngine(EngineConfig(allow_targets=frozenset({server.target}), concurrency=1,
+                                   audit_timeout=12))
+    try:
+        with ThreadPoolExecutor(5) as pool:
+            results = list(pool.map(eng.audit, [server.url("/good/")] * 5))
+    finally:
+        eng.close()
+    assert [r.status for r in results] == ["ok"] * 5
+    assert all(r.document["timings"]["total"] < 12_000 for r in results)
 
 
 def test_cli_json_and_out(engine, server, tmp_path, capsys):

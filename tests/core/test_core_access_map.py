@@ -12,7 +12,8 @@ from app.access import access_level, public
 
 #: Every endpoint an anonymous visitor may call, each listed by name: a route becomes
 #: public only when it is added here too, in review. No blueprint is public wholesale.
-PUBLIC_ENDPOINTS = {"static", "auth.login", "auth.setup", "settings.brand_css"}
+PUBLIC_ENDPOINTS = {"static", "auth.login", "auth.setup", "settings.brand_css",
+                    "auth.invite", "auth.reset"}  # one-time account links
 SKIP_METHODS = {"HEAD", "OPTIONS"}
 
 

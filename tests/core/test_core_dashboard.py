@@ -28,11 +28,13 @@ def _seed():
                          status=AuditStatus.SUCCEEDED))
     db.session.add(Audit(lead_id=leads[1].id, url="https://b1.example", status=AuditStatus.FAILED))
     now = utcnow()
+    # Audits are the runs people follow; internal jobs (noop) stay out of their figures.
     db.session.add_all([
-        Run(kind="noop", status=RunStatus.SUCCEEDED, finished_at=now),
+        Run(kind="audit", status=RunStatus.SUCCEEDED, finished_at=now),
+        Run(kind="audit", status=RunStatus.FAILED, finished_at=now - timedelta(hours=1)),
+        Run(kind="audit", status=RunStatus.DEAD, finished_at=now - timedelta(days=3)),
+        Run(kind="audit", status=RunStatus.PENDING, created_at=now - timedelta(hours=1)),
         Run(kind="noop", status=RunStatus.FAILED, finished_at=now - timedelta(hours=1)),
-        Run(kind="noop", status=RunStatus.DEAD, finished_at=now - timedelta(days=3)),
-        Run(kind="noop", status=RunStatus.PENDING, created_at=now - timedelta(hours=1)),
     ])
     db.session.commit()
 
@@ -44,8 +46,9 @@ def test_summary_counts_and_segments(app):
     assert [seg.status for seg in s["leads"].segments] == ["new", "audited", "won"]  # flow order
     assert abs(sum(seg.width for seg in s["leads"].segments) - 100) < 0.01
     assert s["audits"].count("failed") == 1 and s["runs"].total == 4
+    assert s["runs"].count("failed") == 2  # a dead run failed too (after its retries)
     att = dashboard.attention()
-    assert att == {"failed_runs": 1, "waiting_runs": 1}
+    assert att == {"failed_runs": 1, "waiting_runs": 1, "hours": 24}
 
 
 def test_dashboard_page_shows_counts_and_feed(client, auth):

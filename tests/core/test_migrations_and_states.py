@@ -44,12 +44,13 @@ def test_lead_state_machine_refuses_illegal_moves(app):
     lead = Lead(campaign_id=campaign.id, business_name="Smile", status=LeadStatus.NEW)
     transition(lead, LeadStatus.QUEUED)
     transition(lead, LeadStatus.AUDITED)
-    with pytest.raises(InvalidTransition, match="from audited to contacted"):
-        transition(lead, LeadStatus.CONTACTED)
+    with pytest.raises(InvalidTransition, match="from audited to approved"):
+        transition(lead, LeadStatus.APPROVED)
     assert lead.status == LeadStatus.AUDITED
+    transition(lead, LeadStatus.CONTACTED)  # the sales stages: from anywhere
     transition(lead, LeadStatus.BLACKLISTED)  # from anywhere
     with pytest.raises(InvalidTransition):
-        transition(lead, LeadStatus.NEW)
+        transition(lead, LeadStatus.DRAFTED)
 
 
 def test_every_lead_status_can_reach_unsubscribed_and_blacklisted():

@@ -89,3 +89,26 @@ def signed_in(browser: Any, live_server: str, create_user: Any) -> Any:
 def shots() -> Iterator[Path]:
     SHOTS.mkdir(parents=True, exist_ok=True)
     yield SHOTS
+
+
+@pytest.fixture
+def audit_stand_in(app: Any) -> Iterator[Any]:
+    """A stand-in "audit" handler (no browser): the lead gets score 42. The real one is put
+    back afterwards."""
+    from app.jobs import registry
+
+    previous = registry.HANDLERS.get("audit")
+
+    @registry.handler("audit", max_attempts=1)
+    def fake_audit(ctx: Any) -> dict[str, Any]:
+        from app.models import Lead
+
+        with ctx.fenced():
+            lead = db.session.get(Lead, ctx.subject_id)
+            lead.score = 42
+            ctx.complete({"score": 42})
+        return {"score": 42}
+
+    yield fake_audit
+    if previous is not None:
+        registry.HANDLERS["audit"] = previous

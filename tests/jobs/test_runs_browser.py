@@ -61,7 +61,7 @@ def _execute_later(app, run_id):
 
 def test_runs_table_updates_live_then_stops_polling(app, live_server, browser, create_user):
     ids = _seed()
-    user = create_user(role="member")
+    user = create_user(role="admin")  # internal kinds (sleep, noop) are listed for admins
     email = user.email
     db.session.remove()
     SHOTS.mkdir(parents=True, exist_ok=True)
@@ -76,7 +76,7 @@ def test_runs_table_updates_live_then_stops_polling(app, live_server, browser, c
             and "/runs" in page.url else None)
     _login(page, live_server, email)
 
-    page.goto(f"{live_server}/runs/")
+    page.goto(f"{live_server}/runs/?internal=1")
     page.evaluate("window.__noReload = true")
     assert page.locator(f"#run-{ids['live']} [data-status]").inner_text() == "pending"
     page.screenshot(path=str(SHOTS / "runs-index-1366.png"), full_page=True, caret="initial")
@@ -95,8 +95,8 @@ def test_runs_table_updates_live_then_stops_polling(app, live_server, browser, c
     page.wait_for_timeout(4000)
     assert len(polls) == settled  # no request after the 286
 
-    page.goto(f"{live_server}/runs/?status=failed")
-    assert page.locator("tr.run-row").count() == 1
+    page.goto(f"{live_server}/runs/?status=failed&internal=1")
+    assert page.locator("tr.run-row").count() == 2  # failed at once, and dead (gave up)
     page.click(f"#run-{ids['bad']} a >> nth=0")
     page.wait_for_url(f"{live_server}/runs/{ids['bad']}")
     assert "hunter2secret" not in page.content()
@@ -114,7 +114,7 @@ def test_runs_table_updates_live_then_stops_polling(app, live_server, browser, c
     phone = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
     ppage = phone.new_page()
     _login(ppage, live_server, email)
-    ppage.goto(f"{live_server}/runs/")
+    ppage.goto(f"{live_server}/runs/?internal=1")
     ppage.screenshot(path=str(SHOTS / "runs-index-390.png"), full_page=True, caret="initial")
     width = ppage.evaluate("document.documentElement.scrollWidth")
     assert width <= 390, f"page is {width}px wide on a phone"

@@ -45,16 +45,43 @@ def test_create_edit_and_move_a_campaign(client, auth):
     db.session.refresh(campaign)
     assert campaign.name == "Dentists" and campaign.niche == "teeth"
 
-    for status in ("active", "paused", "active", "archived"):
+    for status in ("active", "paused", "active"):
         resp = client.post(f"/campaigns/{campaign.slug}/status", data={"status": status})
         assert resp.status_code == 302, resp.data
         db.session.refresh(campaign)
         assert campaign.status.value == status
+    # Archiving is for admins: a member gets a 403 saying so, and the button is not shown.
+    page = client.get(f"/campaigns/{campaign.slug}").data.decode()
+    assert 'value="archived"' not in page and "Pause" in page
+    resp = client.post(f"/campaigns/{campaign.slug}/status", data={"status": "archived"})
+    assert resp.status_code == 403 and b"Only an admin can archive a campaign." in resp.data
+    db.session.refresh(campaign)
+    assert campaign.status.value == "active"
+    assert db.session.scalar(
+        sa.select(sa.func.count()).select_from(Activity).where(Activity.verb == "campaign.archived")
+    ) == 0
+    auth.logout()
+    auth.login(role="admin")
+    assert 'value="archived"' in client.get(f"/campaigns/{campaign.slug}").data.decode()
+    resp = client.post(f"/campaigns/{campaign.slug}/status", data={"status": "archived"})
+    assert resp.status_code == 302
+    db.session.refresh(campaign)
+    assert campaign.status.value == "archived"
     link = f'href="/campaigns/{campaign.slug}"'.encode()
     assert link not in client.get("/campaigns/").data
     assert link in client.get("/campaigns/?archived=1").data
     resp = client.post(f"/campaigns/{campaign.slug}/status", data={"status": "paused"})
     assert resp.status_code == 409 and b"Cannot move campaign from archived to paused" in resp.data
+    # Restoring an archived campaign is for admins too.
+    auth.logout()
+    auth.login(role="member")
+    page = client.get(f"/campaigns/{campaign.slug}").data.decode()
+    assert "only an admin can restore it" in page and 'value="active"' not in page
+    resp = client.post(f"/campaigns/{campaign.slug}/status", data={"status": "active"})
+    assert resp.status_code == 403
+    assert b"Only an admin can restore an archived campaign." in resp.data
+    db.session.refresh(campaign)
+    assert campaign.status.value == "archived"
 
 
 def test_web_and_cli_record_the_same_activity_with_their_actor(client, auth, runner):
@@ -117,6 +144,11 @@ def test_batch_progress_polls_until_complete(client, auth, campaign, add_leads):
     assert resp.status_code == 200 and "<html" not in body
     assert "1 done" in body and "1 failed" in body and "1 remaining" in body
     assert 'hx-trigger="every 2s"' in body
+    # The figures that count the same leads ride along out of band, so they agree.
+    assert 'id="campaign-stats" hx-swap-oob="true"' in body
+    assert 'id="score-distribution" hx-swap-oob="true"' in body
+    assert body.lstrip().startswith('<div id="progress"')
+    assert 'id="progress" hx-swap-oob' not in body
 
     db.session.execute(
         sa.update(Run).values(status=RunStatus.SUCCEEDED).where(Run.id == made[2].id)

@@ -3,7 +3,7 @@
 import sqlalchemy as sa
 
 from app.extensions import db
-from app.models import BlacklistEntry, Lead, LeadStatus, Run, RunBatch, RunStatus
+from app.models import Activity, BlacklistEntry, Lead, LeadStatus, Run, RunBatch, RunStatus
 
 
 def _status(ids):
@@ -66,35 +66,60 @@ def test_bulk_on_everything_matching_the_filter(client, auth, campaign, add_lead
     assert _status(leeds) == ["lost"] * 5 and _status(york) == ["new"] * 3
 
 
-def test_bulk_status_refuses_illegal_moves_with_a_message(client, auth, campaign, add_leads):
+def test_bulk_move_to_a_sales_stage_says_what_happened(client, auth, campaign, add_leads):
+    auth.login(role="member")
+    new = add_leads(campaign, 2)
+    audited = add_leads(campaign, 1, prefix="aud", status="audited", score=40)
+    failed = add_leads(campaign, 1, prefix="bad", status="audit_failed")
+    already = add_leads(campaign, 2, prefix="was", status="contacted")
+    dnc = add_leads(campaign, 1, prefix="dnc", status="unsubscribed")
+    page = client.get("/campaigns/dentists/leads").data.decode()
+    select = page.split('name="new_status"')[1].split("</select>")[0]
+    assert '<option selected value="">Move to…</option>' in select or (
+        '<option value="">Move to…</option>' in select and "selected" not in select)
+    assert '<option value="meeting">' in select and '<option value="drafted">' not in select
+    before = db.session.scalar(sa.select(sa.func.count()).select_from(Activity))
+    resp = client.post(
+        "/campaigns/dentists/leads/bulk",
+        data={"action": "status", "new_status": "contacted",
+              "ids": new + audited + failed + already + dnc},
+    )
+    page = client.get(resp.headers["Location"]).data.decode()
+    assert ("Moved 4 leads to contacted; 2 were already there; "
+            "1 is on the do-not-contact list.") in page
+    assert _status(new + audited + failed) == ["contacted"] * 4
+    assert _status(dnc) == ["unsubscribed"]
+    feed = db.session.scalars(sa.select(Activity.summary).where(Activity.id > before)).all()
+    assert feed == ["moved 4 leads to contacted in Dentists in Leeds"]
+
+    # Nothing moved: an honest summary, and nothing in the feed.
+    resp = client.post(
+        "/campaigns/dentists/leads/bulk",
+        data={"action": "status", "new_status": "contacted", "ids": already + dnc},
+    )
+    page = client.get(resp.headers["Location"]).data.decode()
+    assert ("No lead moved to contacted: 2 were already there; "
+            "1 is on the do-not-contact list.") in page
+    assert db.session.scalar(sa.select(sa.func.max(Activity.id))) == before + 1
+    assert "moved 0" not in " ".join(db.session.scalars(sa.select(Activity.summary)))
+
+
+def test_bulk_status_refuses_what_people_do_not_set(client, auth, campaign, add_leads):
     auth.login()
     new = add_leads(campaign, 2)
-    audited = add_leads(campaign, 2, prefix="aud", status="audited")
-    resp = client.post(
-        "/campaigns/dentists/leads/bulk",
-        data={"action": "status", "new_status": "drafted", "ids": new + audited},
-    )
-    page = client.get(resp.headers["Location"]).data.decode()
-    assert "Moved 2 leads." in page and "2 cannot move from new to drafted" in page
-    assert _status(new) == ["new", "new"] and _status(audited) == ["drafted", "drafted"]
-    resp = client.post(
-        "/campaigns/dentists/leads/bulk",
-        data={"action": "status", "new_status": "drafted", "ids": audited},
-    )
-    assert (
-        "Moved 0 leads. Not changed: 2 already drafted."
-        in client.get(resp.headers["Location"]).data.decode()
-    )
+    for status, message in (
+        ("drafted", "Leads become drafted through outreach"),
+        ("audited", "Leads become audited through audits, not by hand"),
+        ("blacklisted", "use “Add to do-not-contact”"),
+        ("", "Choose the new status."),
+        ("nonsense", "Choose the new status."),
+    ):
+        resp = client.post("/campaigns/dentists/leads/bulk",
+                           data={"action": "status", "new_status": status, "ids": new})
+        assert message in client.get(resp.headers["Location"]).data.decode(), status
+    assert _status(new) == ["new", "new"]
     resp = client.post("/campaigns/dentists/leads/bulk", data={"action": "status", "ids": new})
     assert "Choose the new status." in client.get(resp.headers["Location"]).data.decode()
-    resp = client.post("/campaigns/dentists/leads/bulk",
-                       data={"action": "status", "new_status": "nonsense", "ids": new})
-    assert "Choose the new status." in client.get(resp.headers["Location"]).data.decode()
-    resp = client.post("/campaigns/dentists/leads/bulk",
-                       data={"action": "status", "new_status": "audited", "ids": new})
-    page = client.get(resp.headers["Location"]).data.decode()
-    assert "Leads become audited through audits, not by hand" in page
-    assert _status(new) == ["new", "new"]
 
 
 def test_bulk_blacklist_adds_domains_and_emails(client, auth, campaign, add_leads):

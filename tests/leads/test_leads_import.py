@@ -74,9 +74,9 @@ def test_messy_utf8_file_reports_every_row(campaign, fixtures_dir):
     assert "IP address" in bad[17]
     assert "longer than 300" in bad[18]
     dups = {row["line"]: row["reason"] for row in report.duplicates}
-    assert dups == {
-        12: "domain smile-dental.co.uk is already in the campaign",
-        13: "email info@smile-dental.co.uk is already in the campaign",
+    assert dups == {  # both duplicate line 2 of the same file (issue 9): not the campaign's
+        12: "duplicate of line 2 in this file (same domain smile-dental.co.uk)",
+        13: "duplicate of line 2 in this file (same email info@smile-dental.co.uk)",
     }
     refused = {row["line"]: row["reason"] for row in report.refused}
     assert set(refused) == {14, 15}

@@ -110,26 +110,80 @@ def test_lead_page_shows_audits_and_activity(client, auth, campaign, add_leads):
     assert client.get("/leads/999999").status_code == 404
 
 
-def test_status_moves_follow_the_state_machine(client, auth, campaign, add_leads):
-    auth.login()
+def test_status_moves_follow_the_pipeline(client, auth, campaign, add_leads):
+    auth.login(role="member")
     lead_id = add_leads(campaign, 1)[0]
     page = client.get(f"/leads/{lead_id}").data.decode()
-    assert '<option value="lost">lost</option>' in page and 'value="won"' not in page
-    assert 'value="queued"' not in page  # only audits queue a lead
-    resp = client.post(f"/leads/{lead_id}/status", data={"status": "won"}, follow_redirects=True)
-    assert "Cannot move lead from new to won" in resp.data.decode()
-    resp = client.post(f"/leads/{lead_id}/status", data={"status": "queued"},
-                       follow_redirects=True)
-    assert "Leads become queued through audits, not by hand" in resp.data.decode()
-    assert db.session.get(Lead, lead_id).status.value == "new"
+    # No default target: a placeholder first, nothing pre-selected; only the sales stages
+    # and do-not-contact are offered (audits and outreach set the others).
+    assert '<option selected value="">Move to…</option>' in page or (
+        '<option value="">Move to…</option>' in page and "selected" not in page.split(
+            'name="status"')[1].split("</select>")[0])
+    for offered in ("contacted", "replied", "meeting", "won", "lost", "unsubscribed"):
+        assert f'<option value="{offered}">' in page
+    for refused in ("new", "queued", "audited", "audit_failed", "drafted", "approved"):
+        assert f'<option value="{refused}">' not in page
+    # A prospect phoned before any audit can be marked contacted, then meeting, then won.
+    for status in ("contacted", "meeting", "won"):
+        resp = client.post(f"/leads/{lead_id}/status", data={"status": status})
+        assert resp.status_code == 302
+        assert db.session.get(Lead, lead_id).status.value == status
+    for status, message in (
+        ("queued", "Leads become queued through audits, not by hand"),
+        ("audited", "Leads become audited through audits, not by hand"),
+        ("drafted", "Leads become drafted through outreach"),
+        ("new", "cannot be moved back to new by hand"),
+        ("won", "This lead is already won."),
+        ("", "Choose where to move the lead."),
+        ("nonsense", "Choose a status."),
+    ):
+        resp = client.post(f"/leads/{lead_id}/status", data={"status": status},
+                           follow_redirects=True)
+        assert message in resp.data.decode(), status
+    assert db.session.get(Lead, lead_id).status.value == "won"
     resp = client.post(f"/leads/{lead_id}/status", data={"status": "lost", "reason": "closed down"})
     assert resp.status_code == 302
     lead = db.session.get(Lead, lead_id)
     assert lead.status.value == "lost" and lead.status_reason == "closed down"
-    client.post(f"/leads/{lead_id}/status", data={"status": "unsubscribed"})
+    feed = db.session.scalars(
+        sa.select(Activity.summary).where(Activity.verb == "lead.status").order_by(Activity.id)
+    ).all()
+    assert feed[-1] == "moved lead Biz 00000 from won to lost" and len(feed) == 4
+
+
+def test_only_an_admin_takes_a_lead_off_do_not_contact(client, auth, campaign, add_leads):
+    auth.login(role="member")
+    lead_id = add_leads(campaign, 1, email="boss@biz0.example.com")[0]
+    client.post(f"/leads/{lead_id}/status", data={"status": "blacklisted"})
+    assert db.session.get(Lead, lead_id).status.value == "blacklisted"
+    # Blacklisting one lead puts it on the do-not-contact list, as the bulk action does.
+    entries = sorted(db.session.scalars(sa.select(BlacklistEntry.value)))
+    assert entries == ["biz0.example.com", "boss@biz0.example.com"]
     page = client.get(f"/leads/{lead_id}").data.decode()
-    assert '<option value="blacklisted">' in page and '<option value="unsubscribed">' not in page
-    assert '<option value="new">' not in page
+    assert "Only an admin can take this lead off the do-not-contact list." in page
+    assert "Take off the do-not-contact list" not in page
+    assert '<option value="contacted">' not in page and '<option value="unsubscribed">' in page
+    for url, data in ((f"/leads/{lead_id}/status", {"status": "contacted"}),
+                      (f"/leads/{lead_id}/release", {})):
+        resp = client.post(url, data=data)
+        assert resp.status_code == 403, url
+        assert b"only an admin can take it off the do-not-contact list" in resp.data.lower()
+    assert db.session.get(Lead, lead_id).status.value == "blacklisted"
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(BlacklistEntry)) == 2
+
+    auth.logout()
+    auth.login(role="admin")
+    page = client.get(f"/leads/{lead_id}").data.decode()
+    assert "Take off the do-not-contact list" in page and '<option value="contacted">' in page
+    resp = client.post(f"/leads/{lead_id}/release", follow_redirects=True)
+    assert "taken off the do-not-contact list: it is new again" in resp.data.decode()
+    lead = db.session.get(Lead, lead_id)
+    assert lead.status.value == "new"
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(BlacklistEntry)) == 0
+    # An admin may also move an unsubscribed lead straight to a sales stage.
+    client.post(f"/leads/{lead_id}/status", data={"status": "unsubscribed"})
+    resp = client.post(f"/leads/{lead_id}/status", data={"status": "replied"})
+    assert resp.status_code == 302 and db.session.get(Lead, lead_id).status.value == "replied"
 
 
 def test_export_a_filtered_view_neutralises_formulas(client, auth, campaign, add_leads):

@@ -11,7 +11,7 @@ from app.models.base import utcnow
 
 
 def _names(html: str) -> list[str]:
-    return re.findall(r'class="lead-name" href="/leads/\d+">([^<]*)</a>', html)
+    return re.findall(r'class="lead-name" href="/leads/\d+"><bdi>([^<]*)</bdi></a>', html)
 
 
 @pytest.fixture

@@ -44,6 +44,8 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+#: How long (in audit time limits) an audit may wait for one of the engine's places.
+QUEUE_LIMIT_FACTOR = 10
 
 
 def config_from_mapping(cfg: Mapping[str, Any], **overrides: Any) -> EngineConfig:
@@ -91,10 +93,16 @@ class AuditEngine:
         if self._closed:
             raise RuntimeError("audit engine is closed")
         limit = timeout or self.config.audit_timeout
-        fut = asyncio.run_coroutine_threadsafe(self._audit(url, limit, lead), self._loop)
+        started = threading.Event()
+        fut = asyncio.run_coroutine_threadsafe(self._audit(url, limit, lead, started), self._loop)
         try:
-            # The watchdog inside ends the audit at `limit`; this bound only guards the guard.
-            return fut.result(limit + 30)
+            # The watchdog inside ends the audit `limit` seconds after it got one of the
+            # engine's `concurrency` places (waiting for one is not the site's fault: with
+            # more worker threads than places, a busy worker would time audits out); these
+            # bounds only guard the guard.
+            if started.wait(QUEUE_LIMIT_FACTOR * limit + 30):
+                return fut.result(limit + 30)
+            raise concurrent.futures.TimeoutError
         except concurrent.futures.TimeoutError:
             fut.cancel()
             return AuditResult(error_document(url, "timeout", None, rubric_version=RUBRIC_VERSION))
@@ -112,7 +120,16 @@ class AuditEngine:
         self._thread.join(10)
 
     # ------------------------------------------------------------------ internals
-    async def _audit(self, url: str, limit: float, lead: dict[str, Any] | None) -> AuditResult:
+    async def _audit(self, url: str, limit: float, lead: dict[str, Any] | None,
+                     started: threading.Event | None = None) -> AuditResult:
+        try:
+            return await self._audit_one(url, limit, lead, started)
+        finally:
+            if started is not None:
+                started.set()  # ended before its place (a refused URL …): the result is ready
+
+    async def _audit_one(self, url: str, limit: float, lead: dict[str, Any] | None,
+                         started: threading.Event | None) -> AuditResult:
         self._sem = self._sem or asyncio.Semaphore(self.config.concurrency)
         start, fetched_at = time.perf_counter(), now_iso()
         try:
@@ -125,6 +142,10 @@ class AuditEngine:
         except TargetError as exc:
             return self._error(target[0], AuditError(exc.code, exc.message), fetched_at, start)
         async with self._sem:
+            # The time limit starts now: waiting for a place is not the audited site's time.
+            start, fetched_at = time.perf_counter(), now_iso()
+            if started is not None:
+                started.set()
             self._active += 1
             try:
                 result = await self._run(target[0], policy, limit, lead, fetched_at, start, down)

@@ -12,7 +12,7 @@ from app.audits import operations, queries
 from app.blueprints.audits.forms import AuditRequestForm
 from app.extensions import db
 from app.htmx import is_htmx, render, stop_polling, trigger
-from app.leads.queries import get_lead_or_404
+from app.leads.queries import get_lead_or_404, live_mark
 
 bp = Blueprint("audits", __name__)
 
@@ -28,7 +28,10 @@ def show(audit_id: int) -> ResponseReturnValue:
 @member
 def lead_audits(lead_id: int) -> ResponseReturnValue:
     lead = get_lead_or_404(lead_id)
-    return render("audits/lead.html", "history", **queries.lead_audits_page(lead))
+    page = queries.lead_audits_page(lead)
+    # The lead's live poller (leads/_live_poller.html) starts from this version.
+    return render("audits/lead.html", "history", **page,
+                  live=live_mark(lead, page["audit_panel"]))
 
 
 @bp.post("/leads/<int:lead_id>/audit")

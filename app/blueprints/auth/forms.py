@@ -30,3 +30,13 @@ class ChangePasswordForm(FlaskForm):
                              description=PW_HELP + " Your other sessions end.")
     confirm = PasswordField("Repeat new password", validators=[
         DataRequired(), EqualTo("password", "The passwords do not match.")])
+
+
+class LinkPasswordForm(FlaskForm):
+    """The page an invite or password-reset link opens."""
+
+    password = PasswordField("Choose a password", validators=NEW_PW_CHECKS, description=PW_HELP,
+                             render_kw={"autocomplete": "new-password"})
+    confirm = PasswordField("Repeat password", validators=[
+        DataRequired(), EqualTo("password", "The passwords do not match.")],
+        render_kw={"autocomplete": "new-password"})

@@ -1,5 +1,6 @@
-"""Sign in, sign out, the first-run admin setup, and each person's own account page
-(their password and their sessions)."""
+"""Sign in, sign out, the first-run admin setup, each person's own account page (their
+password and their sessions), and the pages one-time links open (an invite or a password
+reset: choose a password, then you are signed in)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from flask import (
     abort,
     current_app,
     flash,
+    make_response,
     redirect,
     render_template,
     request,
@@ -28,19 +30,21 @@ from app.auth.operations import (
     setup_first_admin,
     sign_in,
 )
-from app.blueprints.auth.forms import ChangePasswordForm, LoginForm, SetupForm
+from app.blueprints.auth.forms import ChangePasswordForm, LinkPasswordForm, LoginForm, SetupForm
 from app.extensions import db
 from app.forms import EmptyForm
 from app.htmx import render
-from app.models import User
+from app.models import LinkKind, User
 from app.ratelimit import client_address
 from app.users.operations import (
     AccountError,
     CurrentPasswordError,
+    LinkNoLongerValid,
     PasswordError,
     change_own_password,
+    use_link,
 )
-from app.users.queries import has_users
+from app.users.queries import LINK_GONE, get_open_link_or_404, has_users, link_user
 
 bp = Blueprint("auth", __name__)
 
@@ -188,3 +192,47 @@ def end_other_sessions() -> ResponseReturnValue:
     db.session.commit()
     flash(f"Ended {ended} other session{'s' if ended != 1 else ''}.", "success")
     return redirect(url_for("auth.account"))
+
+
+@bp.route("/invite/<token>", methods=["GET", "POST"])
+@public
+def invite(token: str) -> ResponseReturnValue:
+    return _link_page(token, LinkKind.INVITE)
+
+
+@bp.route("/reset/<token>", methods=["GET", "POST"])
+@public
+def reset(token: str) -> ResponseReturnValue:
+    return _link_page(token, LinkKind.RESET)
+
+
+def _link_page(token: str, kind: LinkKind) -> ResponseReturnValue:
+    """Choose a password with a one-time link, then be signed in as its user. Used,
+    expired, revoked and unknown links are one 404."""
+    link = get_open_link_or_404(token, kind)
+    user = link_user(link)
+    form = LinkPasswordForm()
+    if form.validate_on_submit():
+        try:
+            use_link(link, form.password.data)
+        except LinkNoLongerValid:
+            db.session.rollback()
+            abort(404, description=LINK_GONE)
+        except PasswordError as exc:
+            db.session.rollback()
+            form.password.errors.append(str(exc))
+        else:
+            if current_user.is_authenticated:  # someone else was signed in here
+                sessions.end_current_session("signed out")
+            sessions.start_session(user)
+            db.session.commit()
+            flash("Your password is set and you are signed in. Welcome!" if kind == LinkKind.INVITE
+                  else "Your new password is set and you are signed in.", "success")
+            device = devices.read(request.cookies.get(devices.COOKIE))
+            resp = redirect(url_for("dashboard.index"))
+            return devices.set_cookie(resp, devices.remember(device, user.id))
+    resp = make_response(render_template(
+        "auth/link.html", form=form, user=user, invite=kind == LinkKind.INVITE,
+        expires_at=link.expires_at), 422 if form.errors else 200)
+    resp.headers["Referrer-Policy"] = "no-referrer"  # the token is in this page's URL
+    return resp

@@ -1,7 +1,7 @@
-"""leads blueprint: ``bp`` lives in routes.py; the bulk actions and the CSV import pages
-are modules of their own that add their routes to it."""
+"""leads blueprint: ``bp`` lives in routes.py; the bulk actions, the live updates and the
+CSV import pages are modules of their own that add their routes to it."""
 
-from app.blueprints.leads import actions, imports  # noqa: F401  (their routes register on bp)
+from app.blueprints.leads import actions, imports, live  # noqa: F401  (routes register on bp)
 from app.blueprints.leads.routes import bp
 
 __all__ = ["bp"]

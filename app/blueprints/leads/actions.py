@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import flash, redirect, request, url_for
+from flask import abort, flash, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
@@ -49,6 +49,8 @@ def bulk_action(slug: str) -> ResponseReturnValue:
     if action == "status" and form.new_status.data not in {s.value for s in LeadStatus}:
         flash("Choose the new status.", "error")
         return redirect(back)
+    if action == "delete" and not current_user.is_admin:  # the operation refuses it too
+        abort(403, description="Only an admin can delete leads.")
     if action == "delete" and form.confirm.data != "yes":
         return render(
             "leads/bulk_confirm.html",
@@ -62,6 +64,9 @@ def bulk_action(slug: str) -> ResponseReturnValue:
         )
     try:
         result = _apply(campaign, action, ids, form.new_status.data or "")
+    except operations.NotAllowed as exc:
+        db.session.rollback()
+        abort(403, description=str(exc))
     except operations.BulkError as exc:
         db.session.rollback()
         flash(str(exc), "error")

@@ -10,6 +10,9 @@ from flask_wtf.file import FileField, FileRequired
 from werkzeug.datastructures import MultiDict
 from wtforms import (
     EmailField,
+    FieldList,
+    Form,
+    FormField,
     HiddenField,
     IntegerField,
     SelectField,
@@ -22,9 +25,10 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional, Vali
 
 from app.edge import MAX_ID
 from app.leads.columns import FIELDS
+from app.leads.csvfile import MAX_CELL, MAX_COLUMNS
 from app.leads.search import DEFAULT_SORT, SORTS, LeadFilter
 from app.models import LeadStatus
-from app.models.states import AUDIT_ONLY_STATUSES
+from app.models.states import SALES_STAGES
 
 
 def choices(pairs: Iterable[tuple[str, str]]) -> list[SelectChoice]:
@@ -33,8 +37,28 @@ def choices(pairs: Iterable[tuple[str, str]]) -> list[SelectChoice]:
 
 
 STATUS_CHOICES = choices((s.value, s.value.replace("_", " ")) for s in LeadStatus)
-#: Statuses a person can move leads to (the others only audits set).
-MANUAL_STATUS_CHOICES = [c for c in STATUS_CHOICES if c.value not in AUDIT_ONLY_STATUSES]
+#: The first option of a "Move to" select: no target until someone picks one.
+MOVE_PLACEHOLDER = SelectChoice("", "Move to…")
+
+
+def move_choices(statuses: Iterable[LeadStatus]) -> list[SelectChoice]:
+    """A "Move to" select's options: the placeholder, then ``statuses``."""
+    return [MOVE_PLACEHOLDER, *choices((s.value, s.value.replace("_", " ")) for s in statuses)]
+
+
+class ExtraFieldForm(Form):
+    """One more field of a lead (a column kept from an imported file): its name and value.
+    A plain ``Form``: the lead form around it carries the CSRF token."""
+
+    name = StringField("Field", validators=[Length(max=MAX_CELL)])
+    value = StringField("Value", validators=[Length(max=MAX_CELL)])
+
+
+def extra_rows(extra: dict[str, Any] | None) -> list[dict[str, str]]:
+    """The lead's extra fields as form rows, in name order, plus an empty row to add one."""
+    rows = [{"name": str(k), "value": "" if v is None else str(v)}
+            for k, v in sorted((extra or {}).items())]
+    return [*rows, {"name": "", "value": ""}]
 
 
 class LeadForm(FlaskForm):
@@ -54,9 +78,15 @@ class LeadForm(FlaskForm):
     city = StringField("City", validators=[Length(max=120)])
     address = StringField("Address", validators=[Length(max=500)])
     notes = TextAreaField("Notes", validators=[Length(max=10_000)])
+    # The extra fields (columns kept from an imported file), edited only where the form
+    # shows them: ``extra_shown`` says so, so a post without them keeps the lead's own.
+    extra_fields = FieldList(FormField(ExtraFieldForm), max_entries=MAX_COLUMNS + 1)
+    # Rendered by hand as a hidden input set to "1" where the section is shown (a
+    # HiddenField would also go out empty with ``hidden_tag()`` and win).
+    extra_shown = StringField(default="")
 
     def data_for_service(self) -> dict[str, Any]:
-        return {
+        data = {
             name: getattr(self, name).data
             for name in (
                 "business_name",
@@ -69,12 +99,23 @@ class LeadForm(FlaskForm):
                 "notes",
             )
         }
+        if self.extra_shown.data == "1":
+            data["extra"] = [(row.form.name.data or "", row.form.value.data or "")
+                             for row in self.extra_fields]
+        return data
 
 
 class LeadStatusForm(FlaskForm):
-    # Every status validates here; the ones a person may not set are refused with a reason.
-    status = SelectField("Move to", choices=STATUS_CHOICES, validators=[DataRequired()])
-    reason = StringField("Reason", validators=[Length(max=500)])
+    # Every status validates here (the page offers the lead's own targets, set per
+    # request); the ones a person may not set are refused with a reason.
+    status = SelectField(
+        "Move to",
+        choices=[MOVE_PLACEHOLDER, *STATUS_CHOICES],
+        validators=[DataRequired("Choose where to move the lead.")],
+        validate_choice=False,
+    )
+    reason = StringField("Note", validators=[Length(max=500)],
+                         description="Optional: why, or what happens next.")
 
 
 class FilterForm(FlaskForm):
@@ -163,6 +204,32 @@ def _ids(field: Any) -> None:
         raise ValidationError("The selection holds an id that is not a lead's; reload the page.")
 
 
+class LiveLeadForm(FlaskForm):
+    """A lead page's live poll (GET, no CSRF): ``v`` is the version the page shows."""
+
+    class Meta:
+        csrf = False
+
+    v = StringField(validators=[Optional(), Length(max=64)])
+
+
+def _page_sized(field: Any) -> None:
+    if len(field.data or []) > 100:
+        raise ValidationError("At most 100 rows at once.")
+
+
+class LiveRowsForm(FlaskForm):
+    """A list page's live poll (GET, no CSRF): the ids of the rows it shows."""
+
+    class Meta:
+        csrf = False
+
+    ids = SelectMultipleField(
+        choices=[], validate_choice=False, coerce=int,
+        validators=[lambda _f, fd: _ids(fd), lambda _f, fd: _page_sized(fd)],
+    )
+
+
 class BulkForm(FlaskForm):
     action = SelectField(
         "Action",
@@ -177,10 +244,10 @@ class BulkForm(FlaskForm):
         validators=[DataRequired()],
     )
     new_status = SelectField(
-        "New status",
-        choices=[SelectChoice("", "—"), *MANUAL_STATUS_CHOICES],
+        "Move to",
+        choices=move_choices(SALES_STAGES),
         validators=[Optional()],
-        validate_choice=False,  # checked by the action: audit-only statuses get a reason
+        validate_choice=False,  # checked by the action: other statuses get a reason
     )
     scope = SelectField(
         "Apply to",

@@ -1,4 +1,5 @@
-"""CSV import in the dashboard: upload, then mapping + preview, then commit, then report."""
+"""CSV import in the dashboard: upload, then mapping + preview, then commit, then report
+(with the rows not imported to download as CSV, fix and import again)."""
 
 from __future__ import annotations
 
@@ -6,9 +7,10 @@ import json
 import re
 import secrets
 
-from flask import abort, current_app, flash, redirect, url_for
+from flask import Response, abort, current_app, flash, redirect, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
+from werkzeug.utils import secure_filename
 
 from app import storage
 from app.access import member
@@ -20,8 +22,8 @@ from app.database import read_only
 from app.extensions import db
 from app.htmx import render
 from app.leads.columns import FIELDS, detect_mapping
-from app.leads.csvfile import CsvFile, CsvRefused, read_csv
-from app.leads.importer import classify
+from app.leads.csvfile import CsvFile, CsvRefused, decode, read_csv
+from app.leads.importer import classify, rejected_csv
 from app.leads.normalize import InvalidValue
 from app.leads.operations import import_leads
 from app.models import Campaign
@@ -122,13 +124,25 @@ def _label(header: str, index: int) -> str:
 
 
 def _commit_import(
-    campaign: Campaign, token: str, parsed: CsvFile, mapping: dict[str, int | None], filename: str
+    campaign: Campaign, token: str, parsed: CsvFile, mapping: dict[str, int | None],
+    filename: str, data: bytes,
 ) -> bool:
-    """Import, keep the report, drop the upload, commit; on any failure nothing is kept."""
+    """Import, keep the report and the rows not imported, drop the upload, commit; on any
+    failure nothing is kept."""
     try:
         report = import_leads(
             campaign, parsed, mapping, filename, actor=Actor.of_user(current_user)
         )
+        if report.bad or report.refused or report.duplicates:
+            # Lines the parser gave up on are split again from the text (only then decoded).
+            lines = decode(data)[0].splitlines() if parsed.broken else None
+            storage.save(
+                _key(campaign.id, token, "rejected"),
+                rejected_csv(parsed, report, lines).encode("utf-8"),
+                "text/csv",
+                owner=("campaign", campaign.id),
+            )
+            report.rejected_csv = True
         storage.save(
             _key(campaign.id, token, "report.json"),
             json.dumps(report.as_dict()).encode(),
@@ -160,15 +174,16 @@ def import_mapping(slug: str, token: str) -> ResponseReturnValue:
     # end it before parsing; a preview then reads in deferred transactions, and only the
     # import itself (its classify and insert, which must see the same rows) takes the lock.
     db.session.rollback()
+    data = _load(_key(campaign_id, token, "csv"))
     try:
-        parsed = read_csv(_load(_key(campaign_id, token, "csv")), _limit() + 1)
+        parsed = read_csv(data, _limit() + 1)
     except CsvRefused as exc:  # stored before a limit was lowered, say
         flash(f"This file cannot be imported: {exc}", "error")
         return redirect(url_for("leads.import_upload", slug=slug), 303)
     filename = clean_text(_load(_key(campaign_id, token, "name")).decode(errors="replace"))
     form, mapping = _mapping_form(parsed.headers)
     if form.validate_on_submit() and form.commit.data == "yes":
-        if _commit_import(campaign, token, parsed, mapping, filename):
+        if _commit_import(campaign, token, parsed, mapping, filename, data):
             return redirect(url_for("leads.import_report", slug=slug, token=token))
     read_only()  # from here on the request only reads (nothing pending: see above)
     report = classify(campaign, parsed, mapping, filename)
@@ -193,4 +208,17 @@ def import_mapping(slug: str, token: str) -> ResponseReturnValue:
 def import_report(slug: str, token: str) -> ResponseReturnValue:
     campaign = get_campaign_or_404(slug)
     report = json.loads(_load(_key(campaign.id, token, "report.json")))
-    return render("leads/import_report.html", None, campaign=campaign, report=report)
+    return render("leads/import_report.html", None, campaign=campaign, report=report,
+                  token=token)
+
+
+@bp.get("/campaigns/<slug>/leads/import/<token>/rejected.csv")
+@member
+def import_rejected(slug: str, token: str) -> ResponseReturnValue:
+    """The rows an import did not take, as CSV: a problem column, then the original cells."""
+    campaign = get_campaign_or_404(slug)
+    report = json.loads(_load(_key(campaign.id, token, "report.json")))
+    body = _load(_key(campaign.id, token, "rejected"))
+    stem = secure_filename(str(report.get("filename") or "").rsplit(".", 1)[0]) or "import"
+    return Response(body, mimetype="text/csv", headers={
+        "Content-Disposition": f'attachment; filename="{stem}-not-imported.csv"'})

@@ -23,3 +23,27 @@ document.addEventListener("htmx:beforeRequest", function (evt) {
     evt.preventDefault();
   }
 });
+// A polling block swapped in keeps the folds (<details id=…>) the person had opened.
+var openFolds = [];
+document.addEventListener("htmx:beforeSwap", function () {
+  openFolds = Array.prototype.map.call(document.querySelectorAll("details[id][open]"), function (d) { return d.id; });
+});
+document.addEventListener("htmx:afterSwap", function () {
+  openFolds.forEach(function (id) { var d = document.getElementById(id); if (d) { d.open = true; } });
+});
+// Copy buttons: <button data-copy="#input-id"> copies that field's value (and selects it,
+// so Ctrl+C works where the clipboard API is not allowed, e.g. plain http on a LAN).
+document.addEventListener("click", function (evt) {
+  var btn = evt.target.closest && evt.target.closest("[data-copy]");
+  if (!btn) { return; }
+  var field = document.querySelector(btn.getAttribute("data-copy"));
+  if (!field) { return; }
+  field.focus();
+  field.select();
+  var done = function () { btn.textContent = "Copied"; };
+  if (navigator.clipboard && window.isSecureContext) {
+    navigator.clipboard.writeText(field.value).then(done, function () {});
+  } else if (document.execCommand && document.execCommand("copy")) {
+    done();
+  }
+});
