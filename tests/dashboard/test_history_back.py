@@ -20,7 +20,7 @@ RESTORE = {"HX-Request": "true", "HX-History-Restore-Request": "true"}
 
 def _seed(campaign, add_leads) -> dict[str, int]:
     ids = add_leads(campaign, 60, city=lambda i: ("Leeds", "York")[i % 2])
-    run = runs.create("noop")
+    run = runs.create("audit", subject=("lead", ids[0]), payload={"url": "http://biz0.example.com/"})
     for i in range(25):
         activity.record(activity.SYSTEM, "test.event", f"event {i}", subject=("run", run.id))
     db.session.commit()

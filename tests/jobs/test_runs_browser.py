@@ -78,7 +78,7 @@ def test_runs_table_updates_live_then_stops_polling(app, live_server, browser, c
 
     page.goto(f"{live_server}/runs/?internal=1")
     page.evaluate("window.__noReload = true")
-    assert page.locator(f"#run-{ids['live']} [data-status]").inner_text() == "pending"
+    assert page.locator(f"#run-{ids['live']} [data-status]").inner_text() == "waiting"
     page.screenshot(path=str(SHOTS / "runs-index-1366.png"), full_page=True, caret="initial")
 
     polls: list[str] = []
@@ -103,7 +103,7 @@ def test_runs_table_updates_live_then_stops_polling(app, live_server, browser, c
     page.screenshot(path=str(SHOTS / "runs-detail-1366.png"), full_page=True, caret="initial")
     page.click("button:has-text('Retry')")
     page.wait_for_selector("text=will run again")
-    assert page.locator("[data-status]").first.inner_text() == "pending"
+    assert page.locator("[data-status]").first.inner_text() == "waiting"
     page.once("dialog", lambda d: d.accept())
     page.click("button:has-text('Cancel')")
     page.wait_for_selector("text=canceled.")

@@ -62,12 +62,12 @@ def run_kind(kind: str) -> str:
 
 @bp.app_template_filter("run_status")
 def run_status(run: Run) -> str:
-    """The status word people read: a dead run "failed" (after its retries), a pending run
-    waiting for its next try "retrying"."""
+    """The status word people read: a dead run "failed" (after its retries), a pending one
+    "waiting" (or "retrying" when a try failed and the next is due later)."""
     if run.status == RunStatus.DEAD:
         return "failed"
-    if run.status == RunStatus.PENDING and run.not_before and run.attempt:
-        return "retrying"
+    if run.status == RunStatus.PENDING:
+        return "retrying" if run.not_before and run.attempt else "waiting"
     return run.status.value
 
 
