@@ -112,6 +112,10 @@ def test_reaudit_shows_what_changed(client, auth, drain, fresh_site, make_lead):
     fixed = html.split('class="changes-col changes-fixed"')[1].split("</div>")[0]
     new = html.split('class="changes-col changes-new"')[1].split("</div>")[0]
     assert "image-alt" in fixed and "html-has-lang" in new
+    # "What changed" speaks in titles: the raw ids are only in the links' anchors.
+    visible = re.sub(r"<[^>]+>", " ", fixed + new)
+    assert "image-alt" not in visible and "html-has-lang" not in visible
+    assert re.search(r"\w{4,}", visible)
     history = client.get(f"/leads/{lead.id}/audits").get_data(as_text=True)
     assert f"#{first.id}" in history and f"#{second.id}" in history and "fixed" in history
 

@@ -8,14 +8,15 @@ Modules:
 
 - ``runner``: :class:`AuditEngine` (one Chromium per process, a fresh context per audit,
   blocking and thread-safe ``audit(url)``), :func:`get_engine`, :func:`config_from_mapping`
-- ``pipeline``: one audit, step by step (navigate, collect, check, score, screenshots)
+- ``pipeline``: one audit, step by step (navigate, collect, check, score, screenshots),
+  the measurement slot (page loads measured one at a time) and "site down" audits
 - ``browser``: Chromium launch, hardened contexts, page recording, :class:`EngineConfig`
 - ``proxy`` and ``netguard``: the network guard (every connection the browser makes goes
   through the proxy, which resolves names itself and refuses private addresses);
   ``fetch``: server-side requests under the same guard
 - ``collect`` (+ ``collect.js``), ``contacts``, ``screenshots``, ``checks/``, ``scoring``
-- ``document``: the result document (:class:`AuditResult`, error codes); ``diff``: what
-  changed between two audits
+- ``document``: the result document (:class:`AuditResult`, error codes, site down);
+  ``diff``: what changed between two audits (metric moves within noise left out)
 
 ``runner`` and ``browser`` load Playwright, so their names below are imported on first
 use (PEP 562): the web process only validates URLs and reads documents, and never loads

@@ -1,10 +1,15 @@
 """One audit, start to finish, on an already-running browser (used by ``AuditEngine``).
 
 Order: URL and target check (no browser for a bad or blocked URL) → one AuditProxy →
-desktop and mobile passes concurrently (navigate, one collect evaluate, JPEG captures; axe
-on mobile only, as Lighthouse) with server-side fetches once the final URL is known →
-checks, scores, screenshots in a worker thread → the document. Every context and the
-proxy are closed in ``finally``; the caller's watchdog bounds the whole thing.
+desktop and mobile passes (navigate, one collect evaluate, JPEG captures; axe on one form
+factor) with server-side fetches once the final URL is known (the server response time
+first, once our browser has stopped loading the site) → checks, scores, screenshots in a
+worker thread → the document. Page loads take the engine's :class:`MeasureSlot` one at a
+time, so paint timings are not inflated by our own other audits. A site that is broken for
+every visitor (:class:`~app.audits.engine.document.SiteDown`: a home page answering
+404/410/5xx after retries, a refused certificate, a name that does not exist) ends as a
+finished "site down" document with what a visitor sees. Every context and the proxy are
+closed in ``finally``; the caller's watchdog bounds the whole thing.
 """
 
 from __future__ import annotations

@@ -1,12 +1,12 @@
 """account_links: one-time invite and password-reset links (only the token's SHA-256).
 
-Revision ID: 0011
+Revision ID: 0009
 Revises: 0008
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0011"
+revision = "0009"
 down_revision = "0008"
 branch_labels = None
 depends_on = None
