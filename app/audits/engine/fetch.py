@@ -15,7 +15,8 @@ import socket
 import ssl
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -120,9 +121,10 @@ def guarded_fetch(
             method = "GET"
 
 
-def _fetch_once(url: str, policy: TargetPolicy, method: str, deadline: float, max_bytes: int,
-                context: ssl.SSLContext, dial: SocketConnect
-                ) -> tuple[int, http.client.HTTPMessage, bytes, dict[str, Any] | None]:
+def _pinned(url: str, policy: TargetPolicy, timeout: float, context: ssl.SSLContext,
+            dial: SocketConnect) -> tuple[_PinnedConnection, str, int, str]:
+    """A connection to the address ``policy`` checked for ``url``'s host (an unresolvable
+    name is a ``dns_failure``), with the host, port and request path."""
     parts = urlsplit(url)
     host, is_tls = parts.hostname or "", parts.scheme == "https"
     port = parts.port or (443 if is_tls else 80)
@@ -132,38 +134,17 @@ def _fetch_once(url: str, policy: TargetPolicy, method: str, deadline: float, ma
         if exc.code == "dns_failure":
             raise FetchError("dns_failure", exc.message) from None
         raise
-    conn = _PinnedConnection(host, port, ip, _remaining(deadline), tls=is_tls, context=context,
-                             dial=dial)
+    conn = _PinnedConnection(host, port, ip, timeout, tls=is_tls, context=context, dial=dial)
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    return conn, host, port, path
+
+
+@contextmanager
+def _network_errors(url: str, host: str, port: int) -> Iterator[None]:
+    """Turn a socket or HTTP failure into a :class:`FetchError` with its code (callers
+    catch TLS errors first: ``ssl.SSLError`` is an ``OSError``)."""
     try:
-        conn.request(method, path, headers={
-            "User-Agent": USER_AGENT, "Accept": "*/*", "Accept-Encoding": "identity",
-            "Connection": "close"})
-        # http.client closes conn.sock once it sees "Connection: close": read TLS facts first;
-        # each recv is bounded by the socket timeout, the whole body by the deadline.
-        tls = _tls_info(conn.sock) if is_tls else None
-        conn.sock.settimeout(_remaining(deadline))
-        resp = conn.getresponse()
-        chunks, size = [], 0
-        while method != "HEAD":
-            _remaining(deadline)
-            chunk = resp.read(65536)
-            if not chunk:
-                break
-            size += len(chunk)
-            if size > max_bytes:
-                raise FetchError("too_large", f"{url} is larger than {max_bytes} bytes.")
-            chunks.append(chunk)
-        return resp.status, resp.headers, b"".join(chunks), tls
-    except ssl.SSLCertVerificationError as exc:
-        reason = exc.verify_message or str(exc)
-        raise FetchError("tls_error", f"Certificate of {host} is not valid: {reason}.",
-                         tls={"valid": False, "error": reason, "not_after": None,
-                              "days_left": None, "issuer": None}) from None
-    except ssl.SSLError as exc:
-        raise FetchError("tls_error", f"TLS with {host} failed: {exc.reason or exc}.",
-                         tls={"valid": False, "error": str(exc.reason or exc), "not_after": None,
-                              "days_left": None, "issuer": None}) from None
+        yield
     except TimeoutError:
         raise FetchError("timeout", f"{url} did not answer in time.") from None
     except ConnectionRefusedError:
@@ -173,8 +154,46 @@ def _fetch_once(url: str, policy: TargetPolicy, method: str, deadline: float, ma
     except http.client.HTTPException as exc:
         raise FetchError("bad_response", f"{host} sent an invalid HTTP response ({exc!r}).") \
             from None
-    finally:
-        conn.close()
+
+
+def _fetch_once(url: str, policy: TargetPolicy, method: str, deadline: float, max_bytes: int,
+                context: ssl.SSLContext, dial: SocketConnect
+                ) -> tuple[int, http.client.HTTPMessage, bytes, dict[str, Any] | None]:
+    conn, host, port, path = _pinned(url, policy, _remaining(deadline), context, dial)
+    is_tls = url.lower().startswith("https:")
+    with _network_errors(url, host, port):
+        try:
+            conn.request(method, path, headers={
+                "User-Agent": USER_AGENT, "Accept": "*/*", "Accept-Encoding": "identity",
+                "Connection": "close"})
+            # http.client closes conn.sock once it sees "Connection: close": read TLS facts first;
+            # each recv is bounded by the socket timeout, the whole body by the deadline.
+            tls = _tls_info(conn.sock) if is_tls else None
+            conn.sock.settimeout(_remaining(deadline))
+            resp = conn.getresponse()
+            chunks, size = [], 0
+            while method != "HEAD":
+                _remaining(deadline)
+                chunk = resp.read(65536)
+                if not chunk:
+                    break
+                size += len(chunk)
+                if size > max_bytes:
+                    raise FetchError("too_large", f"{url} is larger than {max_bytes} bytes.")
+                chunks.append(chunk)
+            return resp.status, resp.headers, b"".join(chunks), tls
+        except ssl.SSLCertVerificationError as exc:
+            reason = exc.verify_message or str(exc)
+            raise FetchError("tls_error", f"Certificate of {host} is not valid: {reason}.",
+                             tls={"valid": False, "error": reason, "not_after": None,
+                                  "days_left": None, "issuer": None}) from None
+        except ssl.SSLError as exc:
+            reason = str(exc.reason or exc)
+            raise FetchError("tls_error", f"TLS with {host} failed: {reason}.",
+                             tls={"valid": False, "error": reason, "not_after": None,
+                                  "days_left": None, "issuer": None}) from None
+        finally:
+            conn.close()
 
 
 def time_to_headers(
@@ -191,40 +210,22 @@ def time_to_headers(
     ``server-response-time`` measures the root document (``receiveHeadersStart -
     sendEnd``): name lookup, connection and TLS set-up are left out. The body is not read.
     """
-    parts = urlsplit(normalize_url(url, policy.allow_targets))
-    host, is_tls = parts.hostname or "", parts.scheme == "https"
-    port = parts.port or (443 if is_tls else 80)
-    try:
-        ip = policy.check(host, port)
-    except TargetError as exc:
-        if exc.code == "dns_failure":
-            raise FetchError("dns_failure", exc.message) from None
-        raise
-    conn = _PinnedConnection(host, port, ip, timeout, tls=is_tls,
-                             context=ssl_context or ssl.create_default_context(),
-                             dial=connect or _default_connect)
-    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    try:
-        conn.connect()
-        conn.request("GET", path, headers={
-            "User-Agent": user_agent, "Accept": "text/html,*/*;q=0.8",
-            "Accept-Encoding": "identity", "Connection": "close"})
-        sent = time.perf_counter()
-        resp = conn.getresponse()
-        return resp.status, (time.perf_counter() - sent) * 1000
-    except ssl.SSLError as exc:
-        raise FetchError("tls_error", f"TLS with {host} failed: {exc}.") from None
-    except TimeoutError:
-        raise FetchError("timeout", f"{url} did not answer within {timeout:.0f} s.") from None
-    except ConnectionRefusedError:
-        raise FetchError("connection_refused", f"{host}:{port} refused the connection.") from None
-    except OSError as exc:
-        raise FetchError("connection_error", f"Connection to {host} failed: {exc}.") from None
-    except http.client.HTTPException as exc:
-        raise FetchError("bad_response", f"{host} sent an invalid HTTP response ({exc!r}).") \
-            from None
-    finally:
-        conn.close()
+    conn, host, port, path = _pinned(
+        normalize_url(url, policy.allow_targets), policy, timeout,
+        ssl_context or ssl.create_default_context(), connect or _default_connect)
+    with _network_errors(url, host, port):
+        try:
+            conn.connect()
+            conn.request("GET", path, headers={
+                "User-Agent": user_agent, "Accept": "text/html,*/*;q=0.8",
+                "Accept-Encoding": "identity", "Connection": "close"})
+            sent = time.perf_counter()
+            resp = conn.getresponse()
+            return resp.status, (time.perf_counter() - sent) * 1000
+        except ssl.SSLError as exc:
+            raise FetchError("tls_error", f"TLS with {host} failed: {exc}.") from None
+        finally:
+            conn.close()
 
 
 def measure_response_time(
