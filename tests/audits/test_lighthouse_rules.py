@@ -46,6 +46,8 @@ def audited():
 
 
 @pytest.mark.parametrize("path", PAGES, ids=[p.stem for p in PAGES])
+# Timing under a loaded 2-core machine (a real browser, real sockets): retried, never skipped.
+@pytest.mark.flaky(reruns=2)
 def test_rule_page(audited, path):
     doc = audited[path.name]
     assert doc["status"] == "ok", doc.get("error")
