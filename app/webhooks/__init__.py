@@ -1,0 +1,1 @@
+"""Webhooks: endpoints registered by admins, and signed deliveries of events to them."""
