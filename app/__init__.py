@@ -36,7 +36,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from app.extensions import csrf, db, login_manager, migrate
     from app.jobs import builtin as _builtin_jobs  # noqa: F401
     from app.jobs import queue, runs
+    from app.outreach import jobs as _outreach_jobs  # noqa: F401
+    from app.public import jobs as _public_jobs  # noqa: F401
     from app.upkeep import jobs as _upkeep_jobs  # noqa: F401
+    from app.webhooks import jobs as _webhook_jobs  # noqa: F401
 
     inst = (test_config or {}).get("INSTANCE_PATH") or str(instance_path())
     app = Flask(__name__, instance_path=inst, instance_relative_config=True)

@@ -1,5 +1,6 @@
 """Who may call each endpoint. Every view declares ``public``, ``member`` or ``admin``;
-one ``before_request`` hook enforces it and refuses undeclared endpoints (403).
+one ``before_request`` hook enforces it and refuses undeclared endpoints (403). The JSON
+API's views declare ``api_key``: its blueprint checks the key, never the session.
 
 Usage::
 
@@ -18,7 +19,7 @@ from flask import Flask, abort, current_app, redirect, request, url_for
 from flask_login import current_user
 
 F = TypeVar("F", bound=Callable[..., Any])
-LEVELS = ("public", "member", "admin")
+LEVELS = ("public", "member", "admin", "api_key")
 #: Endpoints Flask adds itself.
 BUILTIN_PUBLIC = {"static"}
 
@@ -34,6 +35,9 @@ def _declare(level: str) -> Callable[[F], F]:
 public = _declare("public")
 member = _declare("member")
 admin = _declare("admin")
+#: The JSON API (``/api/v1``): authenticated by an API key in its blueprint, never by the
+#: session cookie; a key is never accepted on a page.
+api_key = _declare("api_key")
 
 
 def access_level(endpoint: str | None, app: Flask | None = None) -> str | None:
@@ -72,6 +76,11 @@ def enforce() -> Any:
     if level is None:
         current_app.logger.error("endpoint %s declares no access level", request.endpoint)
         abort(403)
+    if level == "api_key":
+        # Only the API blueprint checks keys: the level anywhere else would open a page.
+        if request.blueprint != "api":
+            abort(403)
+        return None
     if level == "public":
         return None
     if not current_user.is_authenticated:

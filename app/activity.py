@@ -35,6 +35,11 @@ class Actor:
         return cls("user", user.id, user.email)
 
     @classmethod
+    def of_api_key(cls, key_id: int, name: str) -> Actor:
+        """The actor for a request made with an API key ("API key 'n8n'")."""
+        return cls("api_key", key_id, f"API key '{name}'")
+
+    @classmethod
     def system(cls, label: str = "PitchFast") -> Actor:
         """The app acting on its own (a job, the reaper, a command run without a user)."""
         return cls("system", None, label)

@@ -18,14 +18,20 @@ from flask_migrate.cli import db as migrate_db
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from app import create_app
+from app.apikeys.cli import keys_group
 from app.audits.cli import audit_command
 from app.backup import BackupError, backup_sqlite
 from app.campaigns.cli import campaigns_group
 from app.config import ConfigError, instance_path, write_instance_config
+from app.dnc.cli import dnc_group
 from app.jobs.worker import run_consumer
 from app.leads.cli import leads_group
+from app.outreach import delivery_cli as _delivery_cli  # noqa: F401 (its commands)
+from app.outreach.cli import outreach_group
+from app.public.cli import public_group
 from app.server import PortBusy, exit_with_parent, port_owner, serve_web, watch_parent
 from app.users.cli import users_group
+from app.webhooks.cli import webhooks_group
 
 
 def _create_app() -> Flask:
@@ -173,7 +179,8 @@ def backup_command(path: Path) -> None:
 
 
 #: Command groups of the features (each feature's ``cli.py``).
-for _command in (audit_command, campaigns_group, leads_group, users_group):
+for _command in (audit_command, campaigns_group, keys_group, leads_group, users_group,
+                 webhooks_group, outreach_group, dnc_group, public_group):
     main.add_command(_command)
 
 if __name__ == "__main__":

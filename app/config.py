@@ -41,6 +41,14 @@ DEFAULTS: dict[str, Any] = {
     "STORAGE_URL": None,  # None -> file://<instance>/files
     "AUDIT_ALLOW_TARGETS": [],
     "AUDIT_TIMEOUT_SECONDS": 60,
+    # Webhooks (app/webhooks): exact host:port pairs a webhook may reach although private
+    # (local testing only, like AUDIT_ALLOW_TARGETS), the time limit of one delivery
+    # attempt, attempts per delivery (retries back off ~10 s, 40 s, 160 s, 640 s, 15 min),
+    # and how many deliveries in a row may fail for good before the endpoint is disabled.
+    "WEBHOOK_ALLOW_TARGETS": [],
+    "WEBHOOK_TIMEOUT_SECONDS": 10,
+    "WEBHOOK_MAX_ATTEMPTS": 6,
+    "WEBHOOK_DISABLE_AFTER": 10,
     "RUN_LEASE_SECONDS": 120,
     "RUN_MAX_ATTEMPTS": 3,
     "REAPER_INTERVAL_SECONDS": 30,
@@ -83,6 +91,12 @@ DEFAULTS: dict[str, Any] = {
     "PASSWORD_HASH_MEMORY_COST": profiles.RFC_9106_LOW_MEMORY.memory_cost,  # KiB
     "PASSWORD_HASH_PARALLELISM": profiles.RFC_9106_LOW_MEMORY.parallelism,
     "MAX_CONTENT_LENGTH": 20 * 1024 * 1024,
+    # JSON API (app/blueprints/api): requests per key per fixed window (held in the key's
+    # row, so every web process shares the count), and the largest JSON body accepted
+    # (a CSV import body may be as large as MAX_CONTENT_LENGTH).
+    "API_RATE_LIMIT": 600,
+    "API_RATE_WINDOW_SECONDS": 60,
+    "API_MAX_BODY_BYTES": 256 * 1024,
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
     "SESSION_COOKIE_SECURE": False,
@@ -90,11 +104,22 @@ DEFAULTS: dict[str, Any] = {
     "REMEMBER_COOKIE_SAMESITE": "Lax",
     "WTF_CSRF_TIME_LIMIT": None,
     "PUBLIC_BASE_URL": "http://127.0.0.1:5000",
+    # Dead public links (unknown, revoked, expired) one address may open per minute (issue 10).
+    "PUBLIC_MISS_LIMIT_PER_MINUTE": 30,
     "SMTP_HOST": None,
     "SMTP_PORT": 587,
     "SMTP_USERNAME": None,
     "SMTP_PASSWORD": None,
     "SMTP_STARTTLS": True,
+    # Outreach delivery (app/mail.py, app/outreach/delivery.py): "starttls" (587), "tls"
+    # (implicit, 465) or "none" (loopback only); None: tls on port 465, else starttls.
+    "SMTP_SECURITY": None,
+    "SMTP_CA_FILE": None,  # extra CA certificates (PEM) trusted for the SMTP server
+    "SMTP_TIMEOUT_SECONDS": 20,
+    "SMTP_REUSE_SECONDS": 30,  # a worker thread reuses its SMTP connection this long (0: never)
+    "OUTREACH_PAUSE_AFTER_FAILURES": 5,  # consecutive SMTP failures that pause a campaign
+    "OUTREACH_DISPATCH_INTERVAL_HOURS": 1 / 60,  # how often approved messages are paced out
+    "OUTREACH_HTML_PART": False,  # add a simple HTML part beside the plain text
     "SQLALCHEMY_TRACK_MODIFICATIONS": False,
 }
 
@@ -148,12 +173,13 @@ def _derive(app: Flask) -> None:
         # Served over HTTPS: cookies must never travel in clear text.
         cfg["SESSION_COOKIE_SECURE"] = True
         cfg["REMEMBER_COOKIE_SECURE"] = True
-    targets = cfg.get("AUDIT_ALLOW_TARGETS") or []
-    if isinstance(targets, str):
-        targets = [t.strip() for t in targets.split(",") if t.strip()]
-    env_targets = os.environ.get("PITCHFAST_AUDIT_ALLOW_TARGETS", "")
-    targets = list(targets) + [t.strip() for t in env_targets.split(",") if t.strip()]
-    cfg["AUDIT_ALLOW_TARGETS"] = sorted(set(targets))
+    for key in ("AUDIT_ALLOW_TARGETS", "WEBHOOK_ALLOW_TARGETS"):
+        targets = cfg.get(key) or []
+        if isinstance(targets, str):
+            targets = [t.strip() for t in targets.split(",") if t.strip()]
+        env_targets = os.environ.get(f"PITCHFAST_{key}", "")
+        targets = list(targets) + [t.strip() for t in env_targets.split(",") if t.strip()]
+        cfg[key] = sorted(set(targets))
     engine_opts = dict(cfg.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
     if url.startswith("sqlite"):
         engine_opts.setdefault("connect_args", {"timeout": 30, "check_same_thread": False})
@@ -172,6 +198,7 @@ POSITIVE_INTS = (
     "PASSWORD_HASH_MEMORY_COST", "PASSWORD_HASH_PARALLELISM", "WEB_CONNECTION_LIMIT",
     "WEB_CHANNEL_TIMEOUT", "UPKEEP_INTERVAL_HOURS", "IMPORT_UPLOAD_RETENTION_HOURS",
     "RUN_LOG_RETENTION_DAYS", "SCREENSHOT_RETENTION_DAYS",
+    "WEBHOOK_TIMEOUT_SECONDS", "WEBHOOK_MAX_ATTEMPTS", "WEBHOOK_DISABLE_AFTER",
 )
 BOOLEANS = ("HUEY_IMMEDIATE", "SMTP_STARTTLS", "SESSION_COOKIE_SECURE")
 
@@ -229,19 +256,24 @@ def _check_numbers(cfg: Any) -> None:
 
 
 def _check_targets(cfg: Any) -> None:
-    for target in cfg["AUDIT_ALLOW_TARGETS"]:
-        host, _, port = str(target).rpartition(":")
-        if (not host or any(c.isspace() or c in "/@" for c in host) or not port.isdigit()
-                or not 1 <= int(port) <= 65535):
-            raise ConfigError(
-                f"AUDIT_ALLOW_TARGETS entry {target!r} must be exactly host:port "
-                "(for example 127.0.0.1:8080), comma-separated."
-            )
+    for key in ("AUDIT_ALLOW_TARGETS", "WEBHOOK_ALLOW_TARGETS"):
+        for target in cfg[key]:
+            host, _, port = str(target).rpartition(":")
+            if (not host or any(c.isspace() or c in "/@" for c in host) or not port.isdigit()
+                    or not 1 <= int(port) <= 65535):
+                raise ConfigError(
+                    f"{key} entry {target!r} must be exactly host:port "
+                    "(for example 127.0.0.1:8080), comma-separated."
+                )
 
 
 def validate(cfg: Any) -> None:
     """Raise :class:`ConfigError` naming the first bad value and how to fix it."""
+    from app.mail import check_config as check_smtp
+
     _check_secret_key(cfg)
+    if problem := check_smtp(cfg):
+        raise ConfigError(problem)
     _check_urls(cfg)
     _check_numbers(cfg)
     _check_targets(cfg)

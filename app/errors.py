@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Flask, render_template, request
+from typing import Any
+
+from flask import Flask, current_app, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import IntegrityError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
 from app.extensions import db
 from app.models import InvalidTransition
@@ -23,8 +25,18 @@ MESSAGES = {
 }
 
 
-def _page(status: int, message: str | None = None) -> tuple[str, int]:
+#: Error codes of the JSON API (``/api/…`` answers errors as JSON, never as a page).
+API_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+             405: "method_not_allowed", 409: "conflict", 413: "body_too_large",
+             415: "unsupported_media_type", 422: "invalid", 429: "rate_limited",
+             500: "internal_error"}
+
+
+def _page(status: int, message: str | None = None) -> Any:
     text = message or MESSAGES.get(status, "Error")
+    if request.path.startswith("/api/"):
+        error = {"code": API_CODES.get(status, "error"), "message": text}
+        return jsonify(error=error), status, {"Cache-Control": "no-store"}
     if request.headers.get("HX-Request") == "true":
         return render_template("errors/_message.html", status=status, message=text), status
     return render_template("errors/error.html", status=status, message=text), status
@@ -35,6 +47,26 @@ def _unique_violation(e: IntegrityError) -> bool:
     return getattr(e.orig, "sqlstate", None) == "23505" or "UNIQUE constraint failed" in str(
         e.orig
     )
+
+
+def _matches_nothing(e: HTTPException) -> bool:
+    """True for a routing 405 whose path no rule accepts under any method either.
+
+    Werkzeug answers 405 when one rule of a path refuses the method before another rule
+    (same path, other method) refuses the argument (an id out of range, say). No resource
+    has that address, so the honest answer is 404."""
+    if not isinstance(e, MethodNotAllowed) or request.url_rule is not None:
+        return False
+    adapter = current_app.create_url_adapter(request)
+    if adapter is None:
+        return False
+    for method in e.valid_methods or ():
+        try:
+            adapter.match(method=method)
+        except HTTPException:
+            continue
+        return False
+    return True
 
 
 def register(app: Flask) -> None:
@@ -64,6 +96,8 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(e: HTTPException) -> tuple[str, int]:
+        if _matches_nothing(e):
+            e = NotFound()
         code = e.code or 500
         # A description given on purpose (``abort(422, description=…)`` at the edge) says
         # what was wrong; Werkzeug's stock descriptions give way to our short messages.

@@ -1,28 +1,76 @@
-"""Sending one plain-text email through the configured SMTP server (``SMTP_*`` config).
+"""Talking to the configured SMTP server (``SMTP_*`` config): one conversation per message.
 
-Nothing is sent when ``SMTP_HOST`` is unset (:func:`is_configured`): callers then show
-what they would have sent. Call :func:`send` outside any database transaction (commit
-first): an SMTP server may take seconds to answer.
+Nothing is sent when ``SMTP_HOST`` is unset (:func:`is_configured`): approved outreach
+then waits and the pages say that sending is off. TLS is always verified
+(``ssl.create_default_context()``, plus ``SMTP_CA_FILE`` when a private CA signs the
+server's certificate): ``SMTP_SECURITY`` is ``starttls`` (default, port 587), ``tls``
+(implicit TLS, port 465) or ``none`` (allowed only to a loopback server). The password
+lives only in instance config or the environment.
+
+Call :func:`deliver` outside any database transaction (commit first): a server may take
+seconds to answer. Every failure is a :class:`MailError` whose ``kind`` says what the
+caller may do next:
+
+* ``temporary``: the server did not take the message (refused connection, TLS or login
+  problem, a 4xx, a drop or timeout *before* the end of the data): safe to try again;
+* ``permanent``: a 5xx for the recipient or the data (a hard bounce);
+* ``rejected``: a 5xx for the sender (``MAIL FROM``) or another refusal that is not the
+  recipient's fault: not retried, not a bounce;
+* ``unknown``: the whole message was handed over but no answer came (drop or timeout
+  after the final dot): it may have been delivered, so it must never be sent again.
 """
 
 from __future__ import annotations
 
+import functools
+import ipaddress
 import logging
 import smtplib
+import socket
 import ssl
+import threading
+import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from email.headerregistry import Address
 from email.message import EmailMessage
+from email.policy import SMTP as SMTP_POLICY
 from email.utils import formatdate, make_msgid
-from typing import Any
+from typing import Any, Literal
 
 log = logging.getLogger(__name__)
-#: Seconds to wait for the SMTP server at each step.
+#: Seconds to wait for the SMTP server at each step (``SMTP_TIMEOUT_SECONDS``).
 TIMEOUT = 20
+Security = Literal["starttls", "tls", "none"]
+FailureKind = Literal["temporary", "permanent", "rejected", "unknown"]
 
 
 class MailError(RuntimeError):
-    """The email could not be handed to the SMTP server; the message is safe to show."""
+    """The message was not (or not surely) taken by the SMTP server; safe to show."""
+
+    def __init__(self, message: str, *, kind: FailureKind = "temporary",
+                 code: int | None = None, stage: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.kind: FailureKind = kind
+        self.smtp_code = code
+        self.stage = stage
+
+    @property
+    def code(self) -> str:
+        """The run's error code: ``smtp_<kind>``."""
+        return f"smtp_{self.kind}"
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    host: str
+    port: int
+    security: Security
+    username: str
+    password: str
+    ca_file: str | None
+    timeout: float
 
 
 def is_configured(config: Mapping[str, Any]) -> bool:
@@ -30,9 +78,74 @@ def is_configured(config: Mapping[str, Any]) -> bool:
     return bool(str(config.get("SMTP_HOST") or "").strip())
 
 
+def security_of(config: Mapping[str, Any]) -> Security:
+    """``SMTP_SECURITY`` when set; else implicit TLS on port 465, else STARTTLS unless
+    ``SMTP_STARTTLS`` is false (then none)."""
+    value = str(config.get("SMTP_SECURITY") or "").strip().lower()
+    if value in ("starttls", "tls", "none"):
+        return value  # type: ignore[return-value]
+    if int(config.get("SMTP_PORT") or 587) == 465:
+        return "tls"
+    return "starttls" if config.get("SMTP_STARTTLS", True) else "none"
+
+
+def settings(config: Mapping[str, Any]) -> SmtpSettings:
+    """The SMTP settings from config (call only when :func:`is_configured`)."""
+    return SmtpSettings(
+        host=str(config["SMTP_HOST"]).strip(),
+        port=int(config.get("SMTP_PORT") or 587),
+        security=security_of(config),
+        username=str(config.get("SMTP_USERNAME") or ""),
+        password=str(config.get("SMTP_PASSWORD") or ""),
+        ca_file=str(config["SMTP_CA_FILE"]) if config.get("SMTP_CA_FILE") else None,
+        timeout=float(config.get("SMTP_TIMEOUT_SECONDS") or TIMEOUT),
+    )
+
+
+def is_loopback(host: str) -> bool:
+    """True for localhost and loopback addresses (the only place plain SMTP is allowed)."""
+    if host.lower() in ("localhost", "localhost."):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_config(config: Mapping[str, Any]) -> str | None:
+    """What is wrong with the SMTP settings, or None (used at start-up)."""
+    if not is_configured(config):
+        return None
+    raw = str(config.get("SMTP_SECURITY") or "").strip().lower()
+    if raw and raw not in ("starttls", "tls", "none"):
+        return f"SMTP_SECURITY must be starttls, tls or none (got {raw!r})."
+    if security_of(config) == "none" and not is_loopback(str(config["SMTP_HOST"])):
+        return ("SMTP without TLS is allowed only to a server on this machine (loopback): "
+                "set SMTP_SECURITY to starttls (port 587) or tls (port 465).")
+    timeout = config.get("SMTP_TIMEOUT_SECONDS", TIMEOUT)
+    if not isinstance(timeout, int | float) or isinstance(timeout, bool) or not 0 < timeout <= 300:
+        return f"SMTP_TIMEOUT_SECONDS must be a number of seconds, 1 to 300 (got {timeout!r})."
+    return None
+
+
+def tls_context(s: SmtpSettings) -> ssl.SSLContext:
+    """A verifying context: the system's CAs, plus ``SMTP_CA_FILE`` when set."""
+    return _context(s.ca_file)
+
+
+@functools.lru_cache(maxsize=8)
+def _context(ca_file: str | None) -> ssl.SSLContext:
+    # Loading the system's CA store costs ~35 ms: once per process and CA file, not per
+    # message (an SSLContext is safe to share between threads).
+    context = ssl.create_default_context()
+    if ca_file:
+        context.load_verify_locations(cafile=ca_file)
+    return context
+
+
 def sender(config: Mapping[str, Any], *, name: str = "", address: str = "") -> str:
-    """The From header: the agency's sender (settings), else the SMTP user name when it is
-    an address, else ``pitchfast@`` the SMTP host."""
+    """A From header: the given sender, else the SMTP user name when it is an address,
+    else ``pitchfast@`` the SMTP host."""
     address = address or ""
     if "@" not in address:
         user = str(config.get("SMTP_USERNAME") or "")
@@ -41,8 +154,200 @@ def sender(config: Mapping[str, Any], *, name: str = "", address: str = "") -> s
     return str(Address(display_name=name or "PitchFast", username=local, domain=domain))
 
 
+class _SMTP(smtplib.SMTP):
+    """smtplib.SMTP that notes when the final dot of the data has been handed over."""
+
+    dot_sent = False
+
+    def send(self, s: Any) -> None:
+        super().send(s)
+        if isinstance(s, bytes) and s.endswith(b"\r\n.\r\n"):
+            self.dot_sent = True
+
+
+class _SMTP_SSL(smtplib.SMTP_SSL):  # noqa: N801 (mirrors smtplib's name)
+    dot_sent = False
+
+    def send(self, s: Any) -> None:
+        super().send(s)
+        if isinstance(s, bytes) and s.endswith(b"\r\n.\r\n"):
+            self.dot_sent = True
+
+
+def _reply_text(resp: bytes | str) -> str:
+    text = resp.decode("utf-8", "replace") if isinstance(resp, bytes) else str(resp)
+    return " ".join(text.split())[:300]
+
+
+def _open(s: SmtpSettings) -> _SMTP | _SMTP_SSL:
+    try:
+        if s.security == "tls":
+            smtp: _SMTP | _SMTP_SSL = _SMTP_SSL(s.host, s.port, timeout=s.timeout,
+                                               context=tls_context(s))
+        else:
+            smtp = _SMTP(s.host, s.port, timeout=s.timeout)
+    except ssl.SSLError as exc:
+        raise MailError(f"TLS with {s.host}:{s.port} failed ({exc.reason or exc}); check "
+                        "the server's certificate (or SMTP_CA_FILE).", stage="tls") from None
+    except (OSError, smtplib.SMTPException) as exc:
+        raise MailError(f"Could not connect to the SMTP server {s.host}:{s.port} "
+                        f"({_describe(exc)}).", stage="connect") from None
+    try:
+        if s.security == "starttls":
+            smtp.starttls(context=tls_context(s))
+        if s.username:
+            smtp.login(s.username, s.password)
+        smtp.ehlo_or_helo_if_needed()
+    except smtplib.SMTPAuthenticationError as exc:
+        smtp.close()
+        raise MailError(f"The SMTP server refused the login for {s.username} "
+                        f"({exc.smtp_code} {_reply_text(exc.smtp_error)}); check SMTP_USERNAME "
+                        "and SMTP_PASSWORD.", code=exc.smtp_code, stage="auth") from None
+    except ssl.SSLError as exc:
+        smtp.close()
+        raise MailError(f"TLS with {s.host}:{s.port} failed ({exc.reason or exc}); check "
+                        "the server's certificate (or SMTP_CA_FILE).", stage="tls") from None
+    except smtplib.SMTPNotSupportedError:
+        smtp.close()
+        raise MailError(f"The SMTP server {s.host}:{s.port} does not offer "
+                        f"{'STARTTLS' if s.security == 'starttls' else 'AUTH'}; check "
+                        "SMTP_SECURITY and SMTP_PORT.", kind="temporary", stage="tls") from None
+    except (OSError, smtplib.SMTPException) as exc:
+        smtp.close()
+        raise MailError(f"The SMTP server {s.host}:{s.port} dropped the connection before "
+                        f"the message ({_describe(exc)}).", stage="connect") from None
+    return smtp
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, TimeoutError | socket.timeout) or "timed out" in str(exc):
+        return "no answer in time"
+    if isinstance(exc, smtplib.SMTPServerDisconnected):
+        return "connection closed"
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection refused"
+    return f"{type(exc).__name__}: {str(exc)[:200]}"
+
+
+#: Each worker thread keeps its last authenticated connection this long for the next
+#: message (``SMTP_REUSE_SECONDS``; 0: a new connection per message).
+REUSE_SECONDS = 30
+_pool = threading.local()
+
+
+def _take(s: SmtpSettings, reuse: float) -> tuple[_SMTP | _SMTP_SSL, bool]:
+    """This thread's open connection to the same server when fresh enough, else a new one."""
+    kept = getattr(_pool, "conn", None)
+    _pool.conn = None
+    if kept is not None:
+        settings_, smtp, at = kept
+        if settings_ == s and time.monotonic() - at < reuse:
+            return smtp, True
+        smtp.close()
+    return _open(s), False
+
+
+def _keep(s: SmtpSettings, smtp: _SMTP | _SMTP_SSL, reuse: float) -> None:
+    if reuse > 0:
+        _pool.conn = (s, smtp, time.monotonic())
+        return
+    try:
+        smtp.quit()
+    except (OSError, smtplib.SMTPException):
+        smtp.close()
+
+
+def _mail_from(s: SmtpSettings, reuse: float,
+               envelope_from: str) -> tuple[_SMTP | _SMTP_SSL, int, bytes]:
+    """MAIL FROM on a kept connection, or on a new one when the kept one turns out closed
+    (nothing of this message has been sent yet, so trying again is safe)."""
+    smtp, reused = _take(s, reuse)
+    smtp.dot_sent = False
+    if reused:
+        try:
+            code, resp = smtp.mail(envelope_from)
+        except (OSError, smtplib.SMTPException):
+            smtp.close()
+        else:
+            if code != 421:  # 421: the server is closing the idle connection
+                return smtp, code, resp
+            smtp.close()
+        smtp = _open(s)
+    code, resp = smtp.mail(envelope_from)
+    return smtp, code, resp
+
+
+def deliver(config: Mapping[str, Any], raw: bytes, *, envelope_from: str, to: str) -> str:
+    """Hand the message ``raw`` (bytes with CRLF line ends, exactly as stored) to the SMTP
+    server for ``to``. Returns the server's answer to the data; raises :class:`MailError`."""
+    s = settings(config)
+    reuse = float(config.get("SMTP_REUSE_SECONDS", REUSE_SECONDS) or 0)
+    smtp: _SMTP | _SMTP_SSL | None = None
+    try:
+        smtp, code, resp = _mail_from(s, reuse, envelope_from)
+        if code != 250:
+            raise _refused("sender", code, resp, permanent_kind="rejected")
+        code, resp = smtp.rcpt(to)
+        if code not in (250, 251):
+            raise _refused("recipient", code, resp, permanent_kind="permanent")
+        code, resp = smtp.data(raw)
+        if code != 250:
+            raise _refused("message", code, resp, permanent_kind="permanent")
+        answer = f"{code} {_reply_text(resp)}"
+    except MailError:
+        if smtp is not None:
+            _quietly_close(smtp)
+        raise
+    except smtplib.SMTPResponseException as exc:  # DATA refused before any data went
+        if smtp is not None:
+            _quietly_close(smtp)
+        raise _refused("message", exc.smtp_code, exc.smtp_error,
+                       permanent_kind="permanent") from None
+    except (OSError, smtplib.SMTPException) as exc:
+        if smtp is not None:
+            smtp.close()
+        if smtp is not None and smtp.dot_sent:
+            raise MailError(
+                f"The whole message reached the SMTP server but it gave no answer "
+                f"({_describe(exc)}): it may have been delivered, so it is not sent again.",
+                kind="unknown", stage="after_data") from None
+        raise MailError(f"The SMTP server dropped the conversation before taking the "
+                        f"message ({_describe(exc)}).", stage="data") from None
+    _keep(s, smtp, reuse)
+    return answer
+
+
+def _refused(what: str, code: int, resp: bytes | str, *, permanent_kind: FailureKind) -> MailError:
+    reply = _reply_text(resp)
+    if 400 <= code < 500:
+        return MailError(f"The SMTP server deferred the {what} ({code} {reply}); it will be "
+                         "tried again.", kind="temporary", code=code, stage=what)
+    return MailError(f"The SMTP server refused the {what} ({code} {reply}).",
+                     kind=permanent_kind, code=code, stage=what)
+
+
+def _quietly_close(smtp: smtplib.SMTP) -> None:
+    try:
+        smtp.rset()
+        smtp.quit()
+    except (OSError, smtplib.SMTPException):
+        smtp.close()
+
+
 def send(config: Mapping[str, Any], *, to: str, subject: str, body: str, from_: str) -> None:
-    """Send one email; raises :class:`MailError` saying what went wrong (never the password)."""
+    """Send one plain email (account links, the test email); raises :class:`MailError`."""
+    raw = plain_message(from_=from_, to=to, subject=subject, body=body)
+    envelope = from_.rpartition("<")[2].rstrip(">") if "<" in from_ else from_
+    try:
+        deliver(config, raw, envelope_from=envelope, to=to)
+    except MailError as exc:
+        raise MailError(f"The email could not be sent: {exc.message}", kind=exc.kind,
+                        code=exc.smtp_code, stage=exc.stage) from None
+    log.info("email %r sent to %s", subject, to)
+
+
+def plain_message(*, from_: str, to: str, subject: str, body: str) -> bytes:
+    """A plain message with a fresh Message-ID, as bytes with CRLF line ends."""
     msg = EmailMessage()
     msg["From"] = from_
     msg["To"] = to
@@ -50,22 +355,4 @@ def send(config: Mapping[str, Any], *, to: str, subject: str, body: str, from_: 
     msg["Date"] = formatdate(localtime=False)
     msg["Message-ID"] = make_msgid(domain=from_.rpartition("@")[2].rstrip(">") or None)
     msg.set_content(body)
-    host = str(config["SMTP_HOST"])
-    port = int(config["SMTP_PORT"])
-    try:
-        if port == 465:  # implicit TLS (SMTPS)
-            smtp: smtplib.SMTP = smtplib.SMTP_SSL(host, port, timeout=TIMEOUT,
-                                                  context=ssl.create_default_context())
-        else:
-            smtp = smtplib.SMTP(host, port, timeout=TIMEOUT)
-        with smtp:
-            if port != 465 and config.get("SMTP_STARTTLS", True):
-                smtp.starttls(context=ssl.create_default_context())
-            if config.get("SMTP_USERNAME"):
-                smtp.login(str(config["SMTP_USERNAME"]), str(config.get("SMTP_PASSWORD") or ""))
-            smtp.send_message(msg)
-    except (OSError, smtplib.SMTPException) as exc:
-        log.warning("email to %s via %s:%s failed: %s", to, host, port, exc)
-        raise MailError(f"The email could not be sent ({type(exc).__name__}: "
-                        f"{str(exc)[:200]}).") from None
-    log.info("email %r sent to %s via %s:%s", subject, to, host, port)
+    return msg.as_bytes(policy=SMTP_POLICY)

@@ -19,6 +19,21 @@ CSP = (
     "form-action 'self'; frame-ancestors 'none'"
 )
 PERMISSIONS = "camera=(), microphone=(), geolocation=(), payment=(), usb=()"
+#: Prospect-facing pages (``/r/<token>``): no script at all, nothing from anywhere else.
+PUBLIC_CSP = (
+    "default-src 'none'; style-src 'self'{styles}; img-src 'self'; base-uri 'none'; "
+    "form-action 'none'; frame-ancestors 'none'"
+)
+
+
+def public_headers(resp: Response, style_hashes: tuple[str, ...] = ()) -> Response:
+    """Headers of every public-page response (page, images, PDF, its 404): a strict CSP
+    (inline styles only by hash), never indexed, no referrer sent to the links it holds."""
+    styles = "".join(f" 'sha256-{h}'" for h in style_hashes)
+    resp.headers["Content-Security-Policy"] = PUBLIC_CSP.format(styles=styles)
+    resp.headers["X-Robots-Tag"] = "noindex, nofollow, noarchive"
+    resp.headers["Referrer-Policy"] = "no-referrer"
+    return resp
 
 
 def add_headers(resp: Response) -> Response:

@@ -14,8 +14,13 @@ from app.models.base import utcnow
 NAV = (
     ("Dashboard", "dashboard.index", ("dashboard.",), False),
     ("Campaigns", "campaigns.index", ("campaigns.", "leads.", "audits."), False),
+    ("Outreach", "outreach.index", ("outreach.",), False),
+    ("Sending", "sending.index", ("sending.",), False),
+    ("Do not contact", "dnc.index", ("dnc.",), False),
     ("Runs", "runs.index", ("runs.",), False),
     ("Users", "users.index", ("users.",), True),
+    ("API", "apikeys.reference_page", ("apikeys.",), False),
+    ("Webhooks", "webhooks.index", ("webhooks.",), True),
     ("Settings", "settings.index", ("settings.",), True),
 )
 

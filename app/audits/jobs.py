@@ -25,6 +25,7 @@ import logging
 from typing import Any
 
 from flask import current_app
+from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
 from app import activity
@@ -35,8 +36,9 @@ from app.audits.operations import AuditRequestError
 from app.extensions import db
 from app.jobs import registry
 from app.jobs.context import RunContext
-from app.models import Lead, Run, User
+from app.models import Audit, Lead, Run, User
 from app.settings import queries as settings_queries
+from app.webhooks.events import emit
 
 log = logging.getLogger(__name__)
 #: Engine timing keys logged as phases, in this order (others follow).
@@ -57,8 +59,14 @@ def classify(exc: BaseException) -> tuple[str, bool]:
 
 
 def on_final_failure(run: Run, code: str, message: str) -> None:
-    """Retries exhausted, permanent error or dead lease: audit and lead marked failed."""
+    """Retries exhausted, permanent error or dead lease: audit and lead marked failed, and
+    ``audit.failed`` announced to webhooks (in the same transaction; not for a cancel)."""
     results.record_failure(run, code, message)
+    audit = db.session.scalar(select(Audit).where(Audit.run_id == run.id))
+    if audit is not None and code != "canceled":
+        emit("audit.failed", {"audit_id": audit.id, "lead_id": audit.lead_id,
+                              "run_id": run.id, "url": audit.url, "error_code": code,
+                              "attempts": run.attempt})
 
 
 def _begin(ctx: RunContext, url: str) -> tuple[int, int | None, dict[str, Any]]:
@@ -99,6 +107,9 @@ def _log_timings(ctx: RunContext, timings: dict[str, Any]) -> None:
 def _requester(run_id: int) -> Actor:
     """Who asked for this run: the finished audit is credited to them (else the system)."""
     run = db.session.get(Run, run_id)
+    by = (run.payload or {}).get("requested_by") if run else None
+    if isinstance(by, dict) and by.get("kind") == "api_key" and isinstance(by.get("id"), int):
+        return Actor("api_key", by["id"], str(by.get("label") or "API key"))
     user = db.session.get(User, run.created_by_id) if run and run.created_by_id else None
     return Actor.of_user(user) if user else activity.SYSTEM
 
@@ -142,6 +153,12 @@ def run_audit(ctx: RunContext) -> dict[str, Any]:
                 summary["site_down"] = (result.document.get("site_down") or {}).get("kind")
             if result.finished:
                 ctx.complete(summary)
+                emit("audit.finished", {
+                    "audit_id": audit.id, "lead_id": lead_id, "run_id": ctx.run_id,
+                    "campaign_id": lead.campaign_id if lead else None, "url": url,
+                    "final_url": audit.final_url, "status": result.status,
+                    "score": audit.score, "opportunity": audit.opportunity,
+                    "site_down": summary.get("site_down")})
     if not result.finished:
         # Saved with its error above; raising marks the run failed (no retry) with the code.
         raise AuditError(result.status, str(result.document.get("error") or ""))

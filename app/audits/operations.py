@@ -123,10 +123,13 @@ def check_request(lead: Lead, targets: frozenset[str], busy: bool) -> str:
 def _queue(lead: Lead, url: str, actor: Actor, batch_id: int | None) -> Run:
     lead.status = LeadStatus.QUEUED  # allowed: checked in check_request
     lead.status_reason = None
+    payload: dict[str, object] = {"url": url}
+    if actor.kind == "api_key":  # credited with the finished audit too (no user to name)
+        payload["requested_by"] = {"kind": actor.kind, "id": actor.id, "label": actor.label}
     return runs.create(
         KIND,
         subject=("lead", lead.id),
-        payload={"url": url},
+        payload=payload,
         created_by_id=actor.user_id,
         batch_id=batch_id,
     )

@@ -11,15 +11,23 @@ from types import ModuleType
 from flask import Flask
 
 from app.blueprints import (
+    api,
+    apikeys,
     audits,
     auth,
     campaigns,
     dashboard,
+    dnc,
     files,
     leads,
+    outreach,
+    public,
     runs,
+    sending,
     settings,
+    unsubscribe,
     users,
+    webhooks,
 )
 
 #: (blueprint package, URL prefix), in registration order.
@@ -33,6 +41,14 @@ BLUEPRINTS: tuple[tuple[ModuleType, str | None], ...] = (
     (campaigns, "/campaigns"),
     (leads, None),
     (audits, None),
+    (outreach, "/outreach"),
+    (dnc, "/do-not-contact"),
+    (public, None),
+    (unsubscribe, None),
+    (sending, "/sending"),
+    (api, "/api/v1"),
+    (apikeys, "/api-keys"),
+    (webhooks, "/webhooks"),
 )
 
 

@@ -113,5 +113,7 @@ def feed(limit: int = FEED_PAGE, before_id: int | None = None) -> list[tuple[Act
     )
     if before_id:
         stmt = stmt.where(Activity.id < before_id)
-    return [(a, who or (a.actor_label if a.actor_kind == "api_key" else None))
+    # A prospect opening a public page (issue 10) is named as such, not as the app.
+    return [(a, who or (a.actor_label if a.actor_kind == "api_key" or (
+        a.actor_kind == "system" and a.verb.startswith("public.")) else None))
             for a, who in db.session.execute(stmt).all()]

@@ -61,6 +61,11 @@ def submit_after_commit(run_ids: Sequence[int], delay: float | None = None) -> N
 
 @event.listens_for(Session, "after_commit")
 def _submit_after_commit(session: Session) -> None:
+    if session.in_nested_transaction():
+        # SQLAlchemy also calls this when a savepoint is released (``begin_nested``, as in
+        # ``registry.call_final_failure``): the runs are not committed yet, and the
+        # bookkeeping below would wait on SQLite's write lock this session still holds.
+        return
     for run_ids, delay in session.info.pop(_SUBMIT_KEY, []):
         if run_ids:
             submit(run_ids, delay=delay)

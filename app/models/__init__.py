@@ -1,11 +1,19 @@
 """All models, importable from one place (``from app.models import Lead``)."""
 
 from app.models.account_link import AccountLink, LinkKind
+from app.models.api_key import ApiKey, KeyScope
 from app.models.audit import Audit, Finding
 from app.models.campaign import Campaign
 from app.models.lead import Lead
 from app.models.misc import Activity, Setting, StoredFile
-from app.models.outreach import BlacklistEntry, Outreach
+from app.models.outreach import (
+    BlacklistEntry,
+    Outreach,
+    OutreachEvent,
+    OutreachTemplate,
+    TemplateVariant,
+)
+from app.models.public_link import PublicLink, PublicView
 from app.models.ratelimit import RateEvent
 from app.models.run import Run, RunBatch, RunLog
 from app.models.session import UserSession
@@ -22,10 +30,12 @@ from app.models.states import (
     transition,
 )
 from app.models.user import User
+from app.models.webhook import DeliveryStatus, WebhookDelivery, WebhookEndpoint
 
 __all__ = [
     "AccountLink",
     "Activity",
+    "ApiKey",
     "Audit",
     "AuditStatus",
     "BlacklistEntry",
@@ -35,11 +45,16 @@ __all__ = [
     "CampaignStatus",
     "Finding",
     "InvalidTransition",
+    "KeyScope",
     "Lead",
     "LeadStatus",
     "LinkKind",
     "Outreach",
+    "OutreachEvent",
     "OutreachStatus",
+    "PublicLink",
+    "PublicView",
+    "OutreachTemplate",
     "RateEvent",
     "Role",
     "Run",
@@ -48,7 +63,11 @@ __all__ = [
     "RunStatus",
     "Setting",
     "StoredFile",
+    "TemplateVariant",
     "User",
     "UserSession",
+    "DeliveryStatus",
+    "WebhookDelivery",
+    "WebhookEndpoint",
     "transition",
 ]

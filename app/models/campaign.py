@@ -24,6 +24,22 @@ class Campaign(Model):
     sender_email: Mapped[str] = mapped_column(sa.String(254), default="")
     email_subject_template: Mapped[str] = mapped_column(sa.Text, default="")
     email_body_template: Mapped[str] = mapped_column(sa.Text, default="")
+    # Days after the first email that a follow-up is drafted; None: no follow-up.
+    follow_up_days: Mapped[int | None]
+    # --- sending pace (issue 12 part B, migration 0014; app/outreach/pacing.py) ---
+    # Caps per local day (None: no cap), minimum seconds between two sends, the sending
+    # window in minutes after local midnight (None: any time) in ``timezone`` (IANA).
+    daily_cap: Mapped[int | None]
+    domain_daily_cap: Mapped[int | None]
+    min_spacing_seconds: Mapped[int] = mapped_column(default=0, server_default="0")
+    send_window_start: Mapped[int | None]
+    send_window_end: Mapped[int | None]
+    timezone: Mapped[str] = mapped_column(sa.String(64), default="UTC", server_default="UTC")
+    # Sending paused by itself after repeated SMTP failures (None: sending), and why.
+    paused_at: Mapped[datetime | None]
+    paused_reason: Mapped[str | None] = mapped_column(sa.String(500))
+    smtp_failures: Mapped[int] = mapped_column(default=0, server_default="0")
+    # --- end sending pace ---
     created_by_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("users.id", ondelete="SET NULL")
     )

@@ -187,8 +187,10 @@ OUTREACH_TRANSITIONS: dict[Any, set[Any]] = {
     OS.DRAFT: {OS.PENDING_APPROVAL, OS.CANCELED},
     OS.PENDING_APPROVAL: {OS.APPROVED, OS.DRAFT, OS.CANCELED},
     OS.APPROVED: {OS.QUEUED, OS.DRAFT, OS.CANCELED},
-    OS.QUEUED: {OS.SENDING, OS.CANCELED},
-    OS.SENDING: {OS.SENT, OS.FAILED, OS.UNKNOWN},
+    # delivery: back to approved when sending is off or paused; failed when retries ran
+    # out; sending → queued only when the server surely did not take the message.
+    OS.QUEUED: {OS.SENDING, OS.CANCELED, OS.APPROVED, OS.FAILED},
+    OS.SENDING: {OS.SENT, OS.FAILED, OS.UNKNOWN, OS.QUEUED},
     OS.FAILED: {OS.QUEUED, OS.CANCELED},
     OS.UNKNOWN: {OS.SENT, OS.FAILED},
     OS.SENT: set(),

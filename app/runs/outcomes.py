@@ -73,10 +73,43 @@ EXPLANATIONS: dict[str, tuple[str, str]] = {
 }
 
 
-def explain(code: str | None, status: str | None = None) -> Explanation | None:
+_CHECK_ENDPOINT = "Check the endpoint on the Webhooks page, then retry this run."
+#: Webhook deliveries (kind "webhook"): the same codes mean something else there.
+WEBHOOK_EXPLANATIONS: dict[str, tuple[str, str]] = {
+    "blocked_address": ("The endpoint's name points to a private or local address, which "
+                        "webhooks never reach.", _CHECK_ENDPOINT),
+    "dns_failure": ("The endpoint's name did not resolve (DNS).", _CHECK_ENDPOINT),
+    "connection_refused": ("The endpoint refused the connection.", _RETRY_LATER),
+    "connection_error": ("The endpoint could not be reached.", _RETRY_LATER),
+    "timeout": ("The endpoint did not answer in time.", _RETRY_LATER),
+    "tls_error": ("The endpoint's secure connection (its certificate) is broken.",
+                  _CHECK_ENDPOINT),
+    "endpoint_disabled": ("The endpoint was disabled before this could be sent.",
+                          "Re-enable the endpoint, then retry this run."),
+    "delivery_missing": ("The endpoint was deleted before this could be sent.",
+                         "Nothing to do."),
+    "canceled": ("Someone canceled it.", "Retry if it is still needed."),
+}
+
+
+def _webhook(code: str) -> Explanation:
+    if code in WEBHOOK_EXPLANATIONS:
+        return Explanation(*WEBHOOK_EXPLANATIONS[code])
+    status = code.removeprefix("http_")
+    if code.startswith("http_") and status.isdigit():
+        todo = _RETRY_LATER if status.startswith("5") or status in ("408", "429") \
+            else _CHECK_ENDPOINT
+        return Explanation(f"The endpoint answered HTTP {status}.", todo)
+    return Explanation("The delivery failed.", _ASK_ADMIN)
+
+
+def explain(code: str | None, status: str | None = None,
+            kind: str | None = None) -> Explanation | None:
     """The plain explanation of a run's error code (None when there is no error)."""
     if not code:
         return None if status not in ("failed", "dead") else Explanation(
             "It failed without saying why.", _ASK_ADMIN)
+    if kind == "webhook":
+        return _webhook(code)
     what, todo = EXPLANATIONS.get(code, ("It failed.", _ASK_ADMIN))
     return Explanation(what, todo)

@@ -16,19 +16,22 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.jobs import registry, runs
-from app.models import Campaign, Lead, Run, RunLog, RunStatus, User
+from app.models import Campaign, Lead, Run, RunLog, RunStatus, User, WebhookDelivery
 from app.models.base import utcnow
 
 PER_PAGE = 50
 ACTIVE = runs.ACTIVE
 #: Run kinds people start and follow, with the word the pages use for each (later: sends).
 PEOPLE_KINDS: dict[str, str] = {"audit": "Audit"}
+#: Words for internal kinds shown to admins (webhook deliveries: admins manage webhooks).
+INTERNAL_LABELS: dict[str, str] = {"webhook": "Webhook delivery"}
 #: The status filter "failed" and its chip: failed at once, or gave up after retries.
 FAILED = (RunStatus.FAILED, RunStatus.DEAD)
 #: The chips of the Runs page, in the order a run moves through them.
 CHIPS = ("pending", "running", "succeeded", "failed", "canceled")
 #: Subject types with a name, and the column holding it.
-_NAMES: dict[str, Any] = {"lead": Lead.business_name, "campaign": Campaign.name}
+_NAMES: dict[str, Any] = {"lead": Lead.business_name, "campaign": Campaign.name,
+                          "webhook_delivery": WebhookDelivery.label}
 UPKEEP_KIND = "upkeep"
 
 
@@ -60,8 +63,9 @@ def get_run_or_404(run_id: int) -> Run:
 
 
 def kind_label(kind: str) -> str:
-    """The word a page uses for a run kind: 'Audit'; internal kinds keep their name."""
-    return PEOPLE_KINDS.get(kind, kind)
+    """The word a page uses for a run kind: 'Audit'; internal kinds keep their name (but
+    for those in :data:`INTERNAL_LABELS`)."""
+    return PEOPLE_KINDS.get(kind) or INTERNAL_LABELS.get(kind, kind)
 
 
 def is_internal(kind: str) -> bool:
@@ -75,7 +79,8 @@ def kinds(include_internal: bool = False) -> list[tuple[str, str]]:
     out = list(PEOPLE_KINDS.items())
     if include_internal:
         seen = set(db.session.scalars(select(Run.kind).distinct()).all())
-        out += [(k, k) for k in sorted((seen | set(registry.HANDLERS)) - set(PEOPLE_KINDS))]
+        out += [(k, kind_label(k))
+                for k in sorted((seen | set(registry.HANDLERS)) - set(PEOPLE_KINDS))]
     return out
 
 

@@ -23,8 +23,10 @@ from app.settings.validation import (
     configured_secrets,
     key_problem,
     normalize_colour,
+    normalize_phone,
     normalize_region,
     normalize_sender_address,
+    normalize_web_url,
     problem,
     value_problem,
 )
@@ -64,6 +66,10 @@ def save_agency(values: Mapping[str, Any], *, actor: Actor) -> dict[str, Any]:
         "sender_address": normalize_sender_address(values.get("sender_address") or ""),
         "brand_colour": normalize_colour(values.get("brand_colour") or ""),
         "default_region": normalize_region(values.get("default_region") or ""),
+        "agency_phone": normalize_phone(values.get("agency_phone") or ""),
+        "agency_email": normalize_sender_address(values.get("agency_email") or ""),
+        "website": normalize_web_url(values.get("website") or "", "website"),
+        "booking_url": normalize_web_url(values.get("booking_url") or "", "booking_url"),
     }
     secrets = configured_secrets()
     for key, value in clean.items():  # check everything before writing anything

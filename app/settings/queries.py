@@ -24,6 +24,11 @@ AGENCY_DEFAULTS: dict[str, Any] = {
     "logo_file": None,
     # ISO 3166 country whose phone numbers audited sites write without +country.
     "default_region": "",
+    # Shown to prospects on public audit pages (issue 10): how to reach the agency.
+    "agency_phone": "",
+    "agency_email": "",
+    "website": "",
+    "booking_url": "",
 }
 #: How long a process may show branding without re-reading it (other processes' edits).
 CACHE_SECONDS = 30.0

@@ -58,6 +58,7 @@ _SECRET_PATTERNS = (
 )
 _TOKEN_RE = re.compile(r"[A-Za-z0-9+/=_-]{20,}")
 _COLOUR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
+_PHONE_RE = re.compile(r"\+?[0-9 ().-]+")
 
 
 class SettingsError(ValueError):
@@ -155,6 +156,41 @@ def normalize_sender_address(raw: str) -> str:
         return validate_email(raw, check_deliverability=False).normalized
     except EmailNotValidError as exc:
         raise SettingsError(f"{raw!r} is not a valid email address: {exc}") from None
+
+
+def normalize_phone(raw: str) -> str:
+    """A phone number people can dial (digits, spaces, + ( ) - .), or :class:`SettingsError`."""
+    raw = " ".join((raw or "").split())
+    if not raw:
+        return ""
+    digits = sum(c.isdigit() for c in raw)
+    if len(raw) > 40 or not _PHONE_RE.fullmatch(raw) or not 5 <= digits <= 17:
+        raise SettingsError(f"{raw[:40]!r} is not a phone number: use digits, spaces and +, "
+                            "for example +1 512 555 0100.", field="agency_phone")
+    return raw
+
+
+def normalize_web_url(raw: str, field: str) -> str:
+    """An http(s) address with a host (no credentials), or :class:`SettingsError`."""
+    from urllib.parse import urlsplit
+
+    raw = (raw or "").strip()
+    if not raw:
+        return ""
+    if "://" not in raw:
+        raw = "https://" + raw
+    try:
+        parts = urlsplit(raw)
+        port_ok = parts.port is None or parts.port > 0
+    except ValueError:  # a bad port, or brackets that hold no IP address
+        raise SettingsError(f"{raw[:80]!r} is not a web address: use one such as "
+                            "https://youragency.com/book.", field=field) from None
+    if (parts.scheme not in ("http", "https") or not parts.hostname or "@" in parts.netloc
+            or "." not in parts.hostname or not port_ok
+            or len(raw) > 500 or any(c.isspace() or ord(c) < 32 for c in raw)):
+        raise SettingsError(f"{raw[:80]!r} is not a web address: use one such as "
+                            "https://youragency.com/book.", field=field)
+    return raw
 
 
 def normalize_region(raw: str) -> str:

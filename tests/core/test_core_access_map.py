@@ -13,7 +13,11 @@ from app.access import access_level, public
 #: Every endpoint an anonymous visitor may call, each listed by name: a route becomes
 #: public only when it is added here too, in review. No blueprint is public wholesale.
 PUBLIC_ENDPOINTS = {"static", "auth.login", "auth.setup", "settings.brand_css",
-                    "auth.invite", "auth.reset"}  # one-time account links
+                    "auth.invite", "auth.reset",  # one-time account links
+                    "unsubscribe.confirm", "unsubscribe.one_click",  # RFC 8058, token only
+                    # public audit pages (issue 10): the token is the key
+                    "public.page", "public.shot", "public.logo", "public.pdf", "public.other",
+                    "public.asset_file"}
 SKIP_METHODS = {"HEAD", "OPTIONS"}
 
 
@@ -69,10 +73,10 @@ def test_public_endpoints_are_exactly_the_listed_ones(app):
 
 def test_a_new_public_route_is_flagged_until_listed(app_config):
     app = create_app(app_config)
-    bp = Blueprint("public", __name__)  # the name a future public-pages blueprint may take
-    bp.add_url_rule("/p/<token>", "report", public(lambda token: "shared report"))
+    bp = Blueprint("shared", __name__)  # a future public blueprint
+    bp.add_url_rule("/shared/<token>", "report", public(lambda token: "shared report"))
     app.register_blueprint(bp)
-    assert sorted(public_endpoints(app) - PUBLIC_ENDPOINTS) == ["public.report"]
+    assert sorted(public_endpoints(app) - PUBLIC_ENDPOINTS) == ["shared.report"]
 
 
 def test_the_walker_catches_an_undeclared_route(app_config):
@@ -92,6 +96,10 @@ def test_anonymous_users_are_refused_everywhere_but_public(app, client):
             continue
         resp = client.open(url, method=method, headers={"Accept": "text/html"})
         checked += 1
+        if level == "api_key":  # the JSON API: no key, a JSON 401 (tests/api for the rest)
+            assert endpoint.startswith("api."), endpoint
+            assert resp.status_code == 401 and resp.json["error"]["code"] == "unauthorized"
+            continue
         if resp.status_code == 302:
             assert "/login" in resp.headers["Location"], (endpoint, method, url)
         else:
@@ -114,4 +122,13 @@ def test_members_are_refused_on_every_admin_endpoint(app, client, auth):
 
 def test_declared_levels_are_known(app):
     levels = {access_level(ep, app) for ep in app.view_functions}
-    assert levels <= {"public", "member", "admin"}
+    assert levels <= {"public", "member", "admin", "api_key"}
+
+
+def test_the_api_key_level_opens_nothing_outside_the_api(app_config):
+    """A view marked ``api_key`` outside the API blueprint is refused, not opened."""
+    from app.access import api_key
+
+    app = create_app(app_config)
+    app.add_url_rule("/stray", "stray", api_key(lambda: "secret stuff"))
+    assert app.test_client().get("/stray").status_code == 403

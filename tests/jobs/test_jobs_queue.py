@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from jobhelpers import closed_port, expire_lease, make_run, refresh, set_run
 
-from app.jobs import runs
+from app.jobs import registry, runs
 from app.jobs.queue import get_huey
 from app.jobs.worker import Reaper
 from app.models import RunStatus
@@ -88,9 +88,9 @@ def test_reaper_thread_recovers_expired_leases(app, huey):
     assert refresh(run.id).status == RunStatus.PENDING
     handed = [t.args[0] for t in huey.pending()]
     assert handed.count(run.id) == 1
-    # The same thread also starts the periodic runs that are due (a first upkeep run).
+    # The same thread also starts the periodic runs that are due (upkeep, outreach dispatch).
     others = [refresh(i).kind for i in handed if i != run.id]
-    assert set(others) <= {"upkeep"}
+    assert set(others) <= set(registry.PERIODIC)
 
 
 def test_worker_command_has_no_periodic_flag(runner):

@@ -104,8 +104,8 @@ def test_lead_page_shows_audits_and_activity(client, auth, campaign, add_leads):
     page = client.get(f"/leads/{lead_id}").data.decode()
     assert 'class="sparkline"' in page and "Score over time: 40, 55, 71" in page
     assert f"noted {EVIL}" not in page and EVIL not in page
-    # Outreach is not built yet: the page shows no card for it.
-    assert "Outreach" not in page
+    # The lead's emails are loaded from outreach (issue 12) into their own card.
+    assert f'hx-get="/outreach/leads/{lead_id}/messages"' in page
     assert "noted &lt;script&gt;" in page
     assert client.get("/leads/999999").status_code == 404
 

@@ -196,6 +196,50 @@ def _fetch_once(url: str, policy: TargetPolicy, method: str, deadline: float, ma
             conn.close()
 
 
+def send_once(
+    url: str,
+    policy: TargetPolicy,
+    *,
+    method: str = "POST",
+    body: bytes = b"",
+    headers: dict[str, str] | None = None,
+    timeout: float = 10.0,
+    max_bytes: int = 4096,
+    connect: SocketConnect | None = None,
+    ssl_context: ssl.SSLContext | None = None,
+) -> FetchResult:
+    """One request to ``url`` through the network guard (webhook deliveries): the same
+    checks and pinned connection as :func:`guarded_fetch`, but redirects are never followed
+    (a 3xx comes back as it is) and the response body is read up to ``max_bytes`` and the
+    rest left unread (cut short, not an error). ``timeout`` bounds the whole exchange."""
+    deadline = time.monotonic() + timeout
+    current = normalize_url(url, policy.allow_targets)
+    conn, host, port, path = _pinned(current, policy, _remaining(deadline),
+                                     ssl_context or ssl.create_default_context(),
+                                     connect or _default_connect)
+    with _network_errors(url, host, port):
+        try:
+            conn.request(method, path, body=body, headers={
+                "User-Agent": USER_AGENT, "Accept": "*/*", "Accept-Encoding": "identity",
+                "Connection": "close", **(headers or {})})
+            conn.sock.settimeout(_remaining(deadline))
+            resp = conn.getresponse()
+            chunks, size = [], 0
+            while size < max_bytes:
+                _remaining(deadline)
+                chunk = resp.read(min(65536, max_bytes - size))
+                if not chunk:
+                    break
+                size += len(chunk)
+                chunks.append(chunk)
+            return FetchResult(current, current, resp.status, resp.headers, b"".join(chunks))
+        except ssl.SSLError as exc:
+            reason = getattr(exc, "verify_message", None) or str(exc.reason or exc)
+            raise FetchError("tls_error", f"TLS with {host} failed: {reason}.") from None
+        finally:
+            conn.close()
+
+
 def time_to_headers(
     url: str,
     policy: TargetPolicy,

@@ -14,9 +14,9 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from playwright.async_api import Browser, Playwright, async_playwright
@@ -44,6 +44,7 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 #: How long (in audit time limits) an audit may wait for one of the engine's places.
 QUEUE_LIMIT_FACTOR = 10
 
@@ -106,6 +107,19 @@ class AuditEngine:
         except concurrent.futures.TimeoutError:
             fut.cancel()
             return AuditResult(error_document(url, "timeout", None, rubric_version=RUBRIC_VERSION))
+
+    def with_browser(
+        self, fn: Callable[[Browser], Awaitable[T]], *, timeout: float
+    ) -> T:
+        """Run ``await fn(browser)`` on the engine's loop with its one shared Chromium (the
+        public pages' PDFs are printed this way: no second browser in the worker)."""
+        if self._closed:
+            raise RuntimeError("audit engine is closed")
+
+        async def call() -> T:
+            return await asyncio.wait_for(fn(await self._ensure_browser()), timeout)
+
+        return asyncio.run_coroutine_threadsafe(call(), self._loop).result(timeout + 30)
 
     def close(self) -> None:
         """Close the browser and stop the engine thread."""

@@ -6,6 +6,7 @@ import json
 from datetime import datetime
 
 from flask import url_for
+from flask_login import current_user
 
 from app.blueprints.runs.routes import bp
 from app.jobs import runs
@@ -82,7 +83,7 @@ def run_explain(run: Run) -> outcomes.Explanation | None:
     """What went wrong, in plain words, and what to do (None for a run without error)."""
     if run.status not in (RunStatus.FAILED, RunStatus.DEAD, RunStatus.PENDING):
         return None
-    return outcomes.explain(run.error_code, run.status.value)
+    return outcomes.explain(run.error_code, run.status.value, run.kind)
 
 
 @bp.app_template_global("run_subject_url")
@@ -90,4 +91,7 @@ def run_subject_url(run: Run) -> str | None:
     """Link to the run's subject when it has a page (leads; other subjects have none)."""
     if run.subject_type == "lead" and run.subject_id is not None:
         return url_for("leads.show", lead_id=run.subject_id)
+    if run.subject_type == "webhook_delivery" and run.subject_id is not None \
+            and current_user.is_admin:  # webhook pages are for admins
+        return url_for("webhooks.delivery", delivery_id=run.subject_id)
     return None

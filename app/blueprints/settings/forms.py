@@ -10,8 +10,10 @@ from wtforms.validators import DataRequired, Length, ValidationError
 from app.settings.validation import (
     SettingsError,
     normalize_colour,
+    normalize_phone,
     normalize_region,
     normalize_sender_address,
+    normalize_web_url,
 )
 
 
@@ -23,6 +25,13 @@ class AgencyForm(FlaskForm):
                                 description="For example hello@youragency.com.")
     brand_colour = StringField("Brand colour", validators=[DataRequired(), Length(max=7)],
                                description="Hex colour such as #4f46e5.")
+    agency_phone = StringField("Phone for prospects", validators=[Length(max=40)],
+                               description="Shown on public audit pages, for example "
+                                           "+1 512 555 0100.")
+    agency_email = EmailField("Email for prospects", validators=[Length(max=254)])
+    website = StringField("Agency website", validators=[Length(max=500)])
+    booking_url = StringField("Booking link", validators=[Length(max=500)],
+                              description="Where prospects book a call (Calendly or similar).")
     default_region = StringField(
         "Country for phone numbers", validators=[Length(max=2)],
         description="Two letters, such as US, GB or DE: audits read phone numbers written "
@@ -31,6 +40,30 @@ class AgencyForm(FlaskForm):
     def validate_sender_address(self, field: Field) -> None:
         try:
             field.data = normalize_sender_address(field.data or "")
+        except SettingsError as exc:
+            raise ValidationError(str(exc)) from None
+
+    def validate_agency_phone(self, field: Field) -> None:
+        try:
+            field.data = normalize_phone(field.data or "")
+        except SettingsError as exc:
+            raise ValidationError(str(exc)) from None
+
+    def validate_agency_email(self, field: Field) -> None:
+        try:
+            field.data = normalize_sender_address(field.data or "")
+        except SettingsError as exc:
+            raise ValidationError(str(exc)) from None
+
+    def validate_website(self, field: Field) -> None:
+        try:
+            field.data = normalize_web_url(field.data or "", "website")
+        except SettingsError as exc:
+            raise ValidationError(str(exc)) from None
+
+    def validate_booking_url(self, field: Field) -> None:
+        try:
+            field.data = normalize_web_url(field.data or "", "booking_url")
         except SettingsError as exc:
             raise ValidationError(str(exc)) from None
 

@@ -1,0 +1,23 @@
+"""Reading API keys: the admin list and one key or 404."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import ApiKey
+
+
+def get_key_or_404(key_id: int) -> ApiKey:
+    """One key (the keys page is admin-only; the access hook checks that) or 404."""
+    row: ApiKey = db.get_or_404(ApiKey, key_id)
+    return row
+
+
+def list_keys(include_revoked: bool = True, limit: int = 200) -> list[ApiKey]:
+    """Open keys first, then revoked ones, newest first within each."""
+    stmt = select(ApiKey)
+    if not include_revoked:
+        stmt = stmt.where(ApiKey.revoked_at.is_(None))
+    stmt = stmt.order_by(ApiKey.revoked_at.is_not(None), ApiKey.id.desc()).limit(limit)
+    return list(db.session.scalars(stmt))

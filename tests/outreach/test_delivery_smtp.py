@@ -1,0 +1,327 @@
+"""Sending approved outreach to a real SMTP server (aiosmtpd on loopback, STARTTLS and AUTH
+required, a certificate trusted only through SMTP_CA_FILE): the bytes received, at most
+once, and every way the server can say no."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from deliveryhelpers import SmtpServer, approved_message, make_cert
+from sqlalchemy import select
+
+from app.extensions import db
+from app.jobs import runs
+from app.models import (
+    Activity,
+    BlacklistEntry,
+    BlacklistReason,
+    Campaign,
+    Lead,
+    LeadStatus,
+    Outreach,
+    OutreachStatus,
+    Run,
+    RunStatus,
+)
+from app.models.base import utcnow
+from app.outreach import controls, delivery, pacing, queries, unsubscribe
+from app.outreach.history import record_status
+
+OS = OutreachStatus
+
+
+@pytest.fixture(scope="module")
+def cert(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, Any]:
+    return make_cert(tmp_path_factory.mktemp("smtp-cert"))
+
+
+@pytest.fixture
+def smtp(cert: tuple[Any, Any]) -> Any:
+    server = SmtpServer(*cert).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def app_config(app_config: dict[str, Any], smtp: SmtpServer) -> dict[str, Any]:
+    return {**app_config, **smtp.config(), "PUBLIC_BASE_URL": "https://pitch.example.com",
+            "OUTREACH_PAUSE_AFTER_FAILURES": 3}
+
+
+def _reload(o: Outreach) -> Outreach:
+    db.session.expire_all()
+    fresh = db.session.get(Outreach, o.id)
+    assert fresh is not None
+    return fresh
+
+
+def _send_run(o: Outreach) -> Run:
+    run = db.session.scalars(select(Run).where(Run.kind == "outreach_send",
+                                               Run.subject_id == o.id)
+                             .order_by(Run.id.desc())).first()
+    assert run is not None
+    return run
+
+
+def _due_now(run: Run) -> None:
+    """Time passes: a run waiting for its retry becomes due."""
+    run_id = run.id
+    run.not_before = utcnow() - timedelta(seconds=1)
+    db.session.commit()  # (the test's session must hold no transaction while runs work)
+    runs.submit([run_id])
+
+
+def test_approved_message_is_sent_once_with_every_header(app, smtp, drain):
+    o = approved_message()
+    drain()
+    got = smtp.wait_for(1)
+    o = _reload(o)
+    assert o.status == OS.SENT, o.last_error
+    msg = got[0].message
+    assert got[0].rcpt_tos == ["ana@smile.example"]
+    assert got[0].mail_from == "sam@brightweb.example"
+    assert msg["Message-ID"] == o.message_id
+    assert msg["From"] == "Sam Lee <sam@brightweb.example>"
+    assert msg["To"] == "ana@smile.example"
+    assert msg["Subject"] == o.subject
+    token = unsubscribe.token_for(o.id)
+    assert msg["List-Unsubscribe"] == f"<https://pitch.example.com/u/{token}>"
+    assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    body = msg.get_content()
+    assert f"https://pitch.example.com/u/{token}" in body  # the visible link
+    assert "1 Main St, Porto" in body  # the postal address
+    assert o.body.strip().splitlines()[0] in body
+    # exactly what was handed over is what we keep and show
+    assert o.sent_raw == got[0].raw
+    assert o.smtp_response.startswith("250")
+    assert o.unsubscribe_token_hash == unsubscribe.hash_token(token)
+    lead = db.session.get(Lead, o.lead_id)
+    assert lead.status == LeadStatus.CONTACTED
+    steps = [(e.from_status, e.to_status) for e in queries.history(o.id)]
+    assert steps[-3:] == [(OS.APPROVED, OS.QUEUED), (OS.QUEUED, OS.SENDING),
+                          (OS.SENDING, OS.SENT)]
+    assert db.session.scalar(select(Activity).where(Activity.verb == "outreach.sent"))
+    assert _send_run(o).status == RunStatus.SUCCEEDED
+    # nothing more goes out: another dispatch, another drain
+    delivery.kick()
+    db.session.commit()
+    drain()
+    assert len(smtp.received) == 1 and smtp.connections == 1
+
+
+def test_no_injected_headers_reach_the_server(app, smtp, drain):
+    o = approved_message()
+    # Tampering after approval (straight in the database, with the fingerprint redone so
+    # the approval still looks valid): the builder refuses it, nothing is sent.
+    for bad in ("Hi\r\nBcc: victim@elsewhere.example", "Hi\u2028Bcc: x@y.example",
+                "Hi =?utf-8?q?=0D=0ABcc:_x@y.example?=", "Hi %0d%0aBcc: x@y.example"):
+        o = _reload(o)
+        if o.status != OS.APPROVED:
+            o.approved_at = utcnow()
+            record_status(o, OS.PENDING_APPROVAL, actor=delivery.SENDER)
+            record_status(o, OS.APPROVED, actor=delivery.SENDER)
+            o.message_id = "<pf1.test@brightweb.example>"
+        o.subject = bad
+        o.approved_fingerprint = queries.fingerprint(o)
+        db.session.commit()
+        delivery.kick()
+        db.session.commit()
+        drain()
+        o = _reload(o)
+        assert o.status == OS.DRAFT, (bad, o.status)
+        assert "subject" in (o.last_error or "") and "Not sent" in o.last_error
+    assert smtp.received == [] and smtp.connections == 0
+
+
+def test_a_hard_bounce_fails_the_message_and_adds_the_address(app, smtp, drain):
+    smtp.behaviour.rcpt_replies["ana@smile.example"] = "550 5.1.1 <ana@smile.example>: no such user"
+    o = approved_message()
+    drain()
+    o = _reload(o)
+    assert o.status == OS.FAILED
+    assert "550" in o.last_error and "refused the recipient" in o.last_error
+    entry = db.session.scalar(select(BlacklistEntry).where(
+        BlacklistEntry.value == "ana@smile.example"))
+    assert entry is not None and entry.reason == BlacklistReason.BOUNCED
+    run = _send_run(o)
+    assert run.status == RunStatus.FAILED and run.error_code == "smtp_permanent"
+    assert "550" in run.error
+    assert smtp.received == []
+    # the campaign is not paused by a recipient's bounce
+    assert db.session.scalars(select(Campaign)).one().paused_at is None
+
+
+def test_a_4xx_is_retried_and_then_sent_once(app, smtp, drain):
+    smtp.behaviour.mail_reply = "451 4.3.0 Try again later"
+    o = approved_message()
+    drain()
+    o = _reload(o)
+    assert o.status == OS.QUEUED
+    assert "451" in o.last_error and "tried again" in o.last_error
+    run = _send_run(o)
+    assert run.status == RunStatus.PENDING and run.not_before > utcnow()
+    assert run.error_code == "smtp_temporary"
+    smtp.behaviour.mail_reply = None
+    _due_now(run)
+    drain()
+    o = _reload(o)
+    assert o.status == OS.SENT and o.attempts == 2
+    assert len(smtp.wait_for(1)) == 1
+
+
+def test_a_timeout_before_the_data_is_retried(app, smtp, drain):
+    smtp.behaviour.rcpt_delay = 3  # the client waits 2 s
+    o = approved_message()
+    drain()
+    o = _reload(o)
+    assert o.status == OS.QUEUED
+    assert "no answer in time" in o.last_error
+    assert _send_run(o).status == RunStatus.PENDING
+
+
+@pytest.mark.parametrize("how", ["timeout", "drop"])
+def test_no_answer_after_the_whole_message_is_unknown_never_resent(app, smtp, drain, how):
+    if how == "timeout":
+        smtp.behaviour.data_delay = 3
+    else:
+        smtp.behaviour.drop_after_data = True
+    o = approved_message()
+    drain()
+    o = _reload(o)
+    assert o.status == OS.UNKNOWN
+    assert "may have been delivered" in o.last_error
+    run = _send_run(o)
+    assert run.status == RunStatus.FAILED and run.error_code == "smtp_unknown"
+    smtp.behaviour.data_delay, smtp.behaviour.drop_after_data = 0, False
+    delivery.kick()
+    db.session.commit()
+    drain()
+    assert _reload(o).status == OS.UNKNOWN
+    assert smtp.connections == 1  # never tried again
+
+
+def test_a_requeued_run_finding_sending_marks_unknown_without_connecting(app, smtp, drain):
+    o = approved_message()
+    # The dispatcher queues the send run; its first attempt claims it and commits
+    # ``sending``, then the worker dies before (or during) SMTP.
+    pacing.dispatch()
+    run = _send_run(o)
+    claimed = runs.claim(run.id, 60)
+    assert claimed is not None
+    result = delivery.claim_message(o.id, app.config)
+    assert isinstance(result, delivery.Claimed)
+    db.session.commit()
+    assert _reload(o).status == OS.SENDING
+    # The lease runs out; the reaper hands the run over again.
+    db.session.get(Run, run.id).lease_expires_at = utcnow() - timedelta(seconds=1)
+    db.session.commit()
+    assert runs.reap()["requeued"] == 1
+    drain()
+    o = _reload(o)
+    assert o.status == OS.UNKNOWN
+    assert "not sent again" in queries.history(o.id)[-1].note
+    assert smtp.connections == 0 and smtp.received == []
+    assert _send_run(o).status == RunStatus.SUCCEEDED
+    # a person settles it
+    controls.settle(o, sent=True, actor=delivery.SENDER)
+    db.session.commit()
+    assert _reload(o).status == OS.SENT
+
+
+def test_repeated_smtp_failures_pause_the_campaign(app, smtp, drain):
+    smtp.behaviour.mail_reply = "421 4.7.0 Too many connections"
+    first = approved_message(name="A One", email="a@one.example")
+    camp = db.session.scalars(select(Campaign)).one()
+    approved_message(name="B Two", email="b@two.example", camp=camp)
+    approved_message(name="C Three", email="c@three.example", camp=camp)
+    drain()
+    camp = db.session.scalars(select(Campaign)).one()
+    db.session.refresh(camp)
+    assert camp.paused_at is not None
+    assert "3 SMTP failures in a row" in camp.paused_reason and "421" in camp.paused_reason
+    # the retries find the campaign paused: the messages wait, approved, slots given back
+    smtp.behaviour.mail_reply = None
+    for run in db.session.scalars(select(Run).where(Run.kind == "outreach_send",
+                                                    Run.status == RunStatus.PENDING)).all():
+        _due_now(run)
+    drain()
+    waiting = db.session.scalars(select(Outreach)).all()
+    assert {o.status for o in waiting} == {OS.APPROVED}
+    assert all(o.slot_at is None for o in waiting)
+    assert smtp.received == []
+    # resume: everything goes out
+    controls.resume(camp, actor=delivery.SENDER)
+    db.session.commit()
+    drain()
+    assert len(smtp.wait_for(3)) == 3
+    assert _reload(first).status == OS.SENT
+
+
+def test_login_refused_and_untrusted_certificate_are_clear(app, smtp, drain):
+    app.config["SMTP_PASSWORD"] = "wrong"
+    o = approved_message()
+    drain()
+    o = _reload(o)
+    assert o.status == OS.QUEUED and "refused the login" in o.last_error
+    assert "wrong" not in o.last_error and "SMTP_PASSWORD" in o.last_error
+    app.config["SMTP_PASSWORD"] = smtp.config()["SMTP_PASSWORD"]
+    app.config["SMTP_CA_FILE"] = None  # the self-signed certificate is not trusted now
+    _due_now(_send_run(o))
+    drain()
+    o = _reload(o)
+    assert o.status == OS.QUEUED and "TLS" in o.last_error and "certificate" in o.last_error
+    assert smtp.received == []
+
+
+def test_with_sending_off_approved_messages_wait(app, smtp, drain):
+    app.config["SMTP_HOST"] = None
+    o = approved_message()
+    drain()
+    assert _reload(o).status == OS.APPROVED
+    assert smtp.connections == 0
+    app.config["SMTP_HOST"] = "127.0.0.1"
+    delivery.kick()
+    db.session.commit()
+    drain()
+    assert _reload(o).status == OS.SENT
+
+
+def test_do_not_contact_added_after_approval_stops_the_send(app, smtp, drain):
+    from app.leads import dnc
+
+    o = approved_message()
+    dnc.add([(None, "ana@smile.example")], None)
+    db.session.commit()
+    drain()
+    o = _reload(o)
+    assert o.status == OS.CANCELED and "do-not-contact" in o.last_error
+    assert smtp.connections == 0
+
+
+def test_send_test_email(app, smtp):
+    answer = controls.send_test(app.config, to="me@agency.example", actor=delivery.SENDER)
+    assert answer.startswith("250")
+    got = smtp.wait_for(1)
+    assert got[0].rcpt_tos == ["me@agency.example"]
+    assert got[0].message["Subject"] == "PitchFast test email"
+
+
+def test_the_cli_calls_the_same_operations(app, smtp, drain, runner):
+    from app.cli import main
+
+    result = runner.invoke(main, ["outreach", "send-test", "me@agency.example"])
+    assert result.exit_code == 0, result.output
+    assert "Sent to me@agency.example" in result.output
+    assert smtp.wait_for(1)[0].rcpt_tos == ["me@agency.example"]
+    smtp.behaviour.drop_after_data = True
+    o = approved_message()
+    drain()
+    assert _reload(o).status == OS.UNKNOWN
+    result = runner.invoke(main, ["outreach", "settle", str(o.id), "failed"])
+    assert result.exit_code == 0, result.output
+    assert _reload(o).status == OS.FAILED
+    result = runner.invoke(main, ["outreach", "resume", "dentists"])
+    assert result.exit_code == 1 and "not paused" in result.output
+    assert "0 email(s) queued" in runner.invoke(main, ["outreach", "dispatch"]).output

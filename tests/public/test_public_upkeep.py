@@ -1,0 +1,59 @@
+"""Upkeep never removes a file a live public page uses; once the link is revoked (or moves
+to a newer audit) the old audit's full-size screenshots may go again. Old visitor keys
+are forgotten."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import func, select
+
+from app.activity import SYSTEM
+from app.extensions import db
+from app.models import PublicView, StoredFile
+from app.models.base import utcnow
+from app.public import operations
+from app.upkeep import operations as upkeep
+
+
+def _files(audit_id):
+    return db.session.scalar(select(func.count()).select_from(StoredFile).where(
+        StoredFile.owner_type == "audit", StoredFile.owner_id == audit_id))
+
+
+def test_live_links_keep_their_screenshots(app, factory):
+    lead = factory.lead()
+    audit = factory.audit(lead)
+    link = operations.publish(audit, actor=SYSTEM)
+    db.session.commit()
+    later = utcnow() + timedelta(days=1)
+    upkeep.remove_full_screenshots(before=later)
+    db.session.commit()
+    assert _files(audit.id) == 3
+    operations.revoke(link, actor=SYSTEM)
+    db.session.commit()
+    done = upkeep.remove_full_screenshots(before=later)
+    db.session.commit()
+    assert done.files == 2 and _files(audit.id) == 1  # the annotated crop stays
+
+
+def test_moving_the_link_to_a_newer_audit_frees_the_old_one(app, factory):
+    lead = factory.lead()
+    first = factory.audit(lead)
+    operations.publish(first, actor=SYSTEM)
+    second = factory.audit(lead)
+    operations.publish(second, actor=SYSTEM)
+    db.session.commit()
+    upkeep.remove_full_screenshots(before=utcnow() + timedelta(days=1))
+    db.session.commit()
+    assert _files(first.id) == 1 and _files(second.id) == 3
+
+
+def test_old_visitor_keys_are_pruned(app, factory):
+    link = operations.publish(factory.audit(factory.lead()), actor=SYSTEM)
+    db.session.add(PublicView(link_id=link.id, visitor="a" * 64,
+                              viewed_at=utcnow() - timedelta(days=2)))
+    db.session.add(PublicView(link_id=link.id, visitor="b" * 64, viewed_at=utcnow()))
+    db.session.flush()
+    assert operations.prune_views() == 1
+    assert db.session.scalar(select(func.count()).select_from(PublicView)) == 1
