@@ -262,8 +262,8 @@ def prune_views(now: datetime | None = None) -> int:
 
 def record_view(link: PublicLink, *, visitor: str, now: datetime | None = None) -> bool:
     """Count one view by ``visitor`` (a hashed key) unless they were counted in the last
-    half hour. The first view ever is announced: activity, ``page.viewed`` webhook, hot lead. Returns
-    whether the view was counted."""
+    half hour. The first view ever is announced: activity, ``page.viewed`` webhook, hot
+    lead. Returns whether the view was counted."""
     now = now or utcnow()
     recent = db.session.scalar(
         select(PublicView.id).where(PublicView.link_id == link.id,

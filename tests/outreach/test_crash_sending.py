@@ -23,7 +23,7 @@ from typing import Any
 
 import authoring_support as f
 import pytest
-from deliveryhelpers import SmtpServer, approved_message, make_cert
+from deliveryhelpers import SmtpServer, approved_message
 from sqlalchemy import select
 
 from app.extensions import db
@@ -36,18 +36,6 @@ SETTLED = (OS.SENT, OS.FAILED, OS.UNKNOWN)
 LEASE = 2
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def cert(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, Any]:
-    return make_cert(tmp_path_factory.mktemp("smtp-cert"))
-
-
-@pytest.fixture
-def smtp(cert: tuple[Any, Any]) -> Any:
-    server = SmtpServer(*cert).start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from typing import Any
 
 import authoring_support as f
 import pytest
-from deliveryhelpers import SmtpServer, make_cert
+from deliveryhelpers import SmtpServer
 from sqlalchemy import select
 
 from app.activity import SYSTEM
@@ -26,18 +26,6 @@ pytestmark = pytest.mark.browser
 SHOTS = Path(os.environ.get("PITCHFAST_SHOTS") or Path(tempfile.gettempdir()) / "pitchfast-shots")
 PW = "correct horse battery"
 OS = OutreachStatus
-
-
-@pytest.fixture(scope="module")
-def cert(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, Any]:
-    return make_cert(tmp_path_factory.mktemp("smtp-cert"))
-
-
-@pytest.fixture
-def smtp(cert: tuple[Any, Any]) -> Any:
-    server = SmtpServer(*cert).start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from deliveryhelpers import SmtpServer, approved_message, make_cert
+from deliveryhelpers import SmtpServer, approved_message
 from sqlalchemy import select
 
 from app.extensions import db
@@ -30,18 +30,6 @@ from app.outreach import controls, delivery, pacing, queries, unsubscribe
 from app.outreach.history import record_status
 
 OS = OutreachStatus
-
-
-@pytest.fixture(scope="module")
-def cert(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, Any]:
-    return make_cert(tmp_path_factory.mktemp("smtp-cert"))
-
-
-@pytest.fixture
-def smtp(cert: tuple[Any, Any]) -> Any:
-    server = SmtpServer(*cert).start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

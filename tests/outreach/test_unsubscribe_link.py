@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from deliveryhelpers import SmtpServer, approved_message, make_cert
+from deliveryhelpers import SmtpServer, approved_message
 from sqlalchemy import select
 
 from app.extensions import db
@@ -23,18 +23,6 @@ from app.models import (
 from app.outreach import unsubscribe
 
 OS = OutreachStatus
-
-
-@pytest.fixture(scope="module")
-def cert(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, Any]:
-    return make_cert(tmp_path_factory.mktemp("smtp-cert"))
-
-
-@pytest.fixture
-def smtp(cert: tuple[Any, Any]) -> Any:
-    server = SmtpServer(*cert).start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

@@ -213,6 +213,11 @@ def test_sigkilled_run_takes_its_web_and_worker_with_it(tmp_path):
         while any(_alive(k) for k in kids) and time.monotonic() < deadline:
             time.sleep(0.1)
         assert not [k for k in kids if _alive(k)], log.read_text()
+        # nothing listens any more (the kernel may take a moment to release the socket,
+        # and on a busy machine another test's client may briefly hold the port number)
+        deadline = time.monotonic() + 10
+        while not _port_free(port) and time.monotonic() < deadline:
+            time.sleep(0.2)
         assert _port_free(port)
     finally:
         for k in kids:  # only if the test failed: leave nothing behind
