@@ -97,6 +97,10 @@ DEFAULTS: dict[str, Any] = {
     "API_RATE_LIMIT": 600,
     "API_RATE_WINDOW_SECONDS": 60,
     "API_MAX_BODY_BYTES": 256 * 1024,
+    # Refused keys (401) per client address per window: past it, 429 before any key
+    # statement (app/blueprints/api/routes.py: check_key).
+    "API_AUTH_FAILURE_LIMIT": 20,
+    "API_AUTH_FAILURE_WINDOW_SECONDS": 60,
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
     "SESSION_COOKIE_SECURE": False,

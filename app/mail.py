@@ -13,9 +13,11 @@ caller may do next:
 
 * ``temporary``: the server did not take the message (refused connection, TLS or login
   problem, a 4xx, a drop or timeout *before* the end of the data): safe to try again;
-* ``permanent``: a 5xx for the recipient or the data (a hard bounce);
-* ``rejected``: a 5xx for the sender (``MAIL FROM``) or another refusal that is not the
-  recipient's fault: not retried, not a bounce;
+* ``permanent``: a 5xx saying the recipient's mailbox does not exist (5.1.x, "user
+  unknown", "mailbox unavailable"): a hard bounce (:func:`is_bounce`);
+* ``rejected``: a 5xx for the sender (``MAIL FROM``), or a refusal that is not the
+  recipient's fault (relaying denied, 5.7.x policy or authentication, anything unclear):
+  not retried, not a bounce;
 * ``unknown``: the whole message was handed over but no answer came (drop or timeout
   after the final dot): it may have been delivered, so it must never be sent again.
 """
@@ -25,6 +27,7 @@ from __future__ import annotations
 import functools
 import ipaddress
 import logging
+import re
 import smtplib
 import socket
 import ssl
@@ -37,6 +40,8 @@ from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
 from email.utils import formatdate, make_msgid
 from typing import Any, Literal
+
+from email_validator import EmailNotValidError, validate_email
 
 log = logging.getLogger(__name__)
 #: Seconds to wait for the SMTP server at each step (``SMTP_TIMEOUT_SECONDS``).
@@ -282,6 +287,7 @@ def deliver(config: Mapping[str, Any], raw: bytes, *, envelope_from: str, to: st
     server for ``to``. Returns the server's answer to the data; raises :class:`MailError`."""
     s = settings(config)
     reuse = float(config.get("SMTP_REUSE_SECONDS", REUSE_SECONDS) or 0)
+    envelope_from, to = _wire_address("sender", envelope_from), _wire_address("recipient", to)
     smtp: _SMTP | _SMTP_SSL | None = None
     try:
         smtp, code, resp = _mail_from(s, reuse, envelope_from)
@@ -303,6 +309,17 @@ def deliver(config: Mapping[str, Any], raw: bytes, *, envelope_from: str, to: st
             _quietly_close(smtp)
         raise _refused("message", exc.smtp_code, exc.smtp_error,
                        permanent_kind="permanent") from None
+    except ValueError as exc:  # UnicodeError included: an address smtplib cannot encode
+        if smtp is not None:
+            if smtp.dot_sent:
+                smtp.close()
+                raise MailError("The whole message reached the SMTP server but the answer "
+                                f"could not be read ({exc}): it may have been delivered, so "
+                                "it is not sent again.", kind="unknown",
+                                stage="after_data") from None
+            _quietly_close(smtp)
+        raise MailError(f"The message could not be handed to the SMTP server ({exc}); "
+                        "nothing was sent.", kind="rejected", stage="encode") from None
     except (OSError, smtplib.SMTPException) as exc:
         if smtp is not None:
             smtp.close()
@@ -317,13 +334,68 @@ def deliver(config: Mapping[str, Any], raw: bytes, *, envelope_from: str, to: st
     return answer
 
 
+def _wire_address(what: str, address: str) -> str:
+    """``address`` in ASCII (an internationalized domain as ``xn--``), else MailError."""
+    if address.isascii():
+        return address
+    try:
+        valid = validate_email(address.strip(), check_deliverability=False,
+                               allow_smtputf8=False)
+    except EmailNotValidError as exc:
+        valid_ascii = None
+        reason = str(exc)
+    else:
+        valid_ascii, reason = valid.ascii_email, "no ASCII form"
+    if not valid_ascii:
+        raise MailError(f"The {what} address {address!r} cannot be sent to without SMTPUTF8 "
+                        f"({reason}); nothing was sent.", kind="rejected", stage="encode")
+    return valid_ascii
+
+
+#: An enhanced status code (RFC 3463) in a reply: class.subject.detail.
+_ENHANCED = re.compile(r"\b([245])\.(\d{1,3})\.(\d{1,3})\b")
+#: Refusals that are the sending side's problem (relaying, policy, authentication,
+#: reputation), never the recipient's: not bounces.
+_NOT_THE_RECIPIENT = re.compile(
+    r"relay|policy|auth|spam|block|blacklist|denied|reputation|spf|dkim|dmarc|rate limit"
+    r"|sender|not permitted|access", re.IGNORECASE)
+#: What servers say when the mailbox itself does not exist.
+_NO_SUCH_MAILBOX = re.compile(
+    r"user unknown|unknown user|no such (user|mailbox|recipient|address)|mailbox "
+    r"(unavailable|not found|does not exist|disabled)|does not exist|recipient (unknown|not "
+    r"found|invalid)|invalid (recipient|mailbox|address)|not a valid (mailbox|recipient)"
+    r"|undeliverable", re.IGNORECASE)
+
+
+def is_bounce(code: int, reply: str) -> bool:
+    """True when a 5xx says the recipient's mailbox does not exist (a hard bounce: 5.1.x
+    other than the sender's 5.1.7/5.1.8, or a plain 550/551/553 "user unknown" /
+    "mailbox unavailable"). Relaying, policy (5.7.x), authentication and anything
+    unclear are not: a misconfigured server must not fill the do-not-contact list."""
+    if not 500 <= code < 600:
+        return False
+    enhanced = _ENHANCED.search(reply)
+    if enhanced:
+        return enhanced.group(2) == "1" and enhanced.group(3) not in ("7", "8")
+    if _NOT_THE_RECIPIENT.search(reply):
+        return False
+    return code in (550, 551, 553) and bool(_NO_SUCH_MAILBOX.search(reply))
+
+
 def _refused(what: str, code: int, resp: bytes | str, *, permanent_kind: FailureKind) -> MailError:
     reply = _reply_text(resp)
     if 400 <= code < 500:
         return MailError(f"The SMTP server deferred the {what} ({code} {reply}); it will be "
                          "tried again.", kind="temporary", code=code, stage=what)
-    return MailError(f"The SMTP server refused the {what} ({code} {reply}).",
-                     kind=permanent_kind, code=code, stage=what)
+    kind = permanent_kind
+    if kind == "permanent" and not is_bounce(code, reply):
+        kind = "rejected"
+    text = f"The SMTP server refused the {what} ({code} {reply})."
+    if kind == "rejected" and what != "sender":
+        text += (" This looks like the server's policy or set-up (relaying, authentication, "
+                 "spam filter), not an unknown mailbox: the address is not added to "
+                 "do-not-contact; check the SMTP settings.")
+    return MailError(text, kind=kind, code=code, stage=what)
 
 
 def _quietly_close(smtp: smtplib.SMTP) -> None:
@@ -336,6 +408,7 @@ def _quietly_close(smtp: smtplib.SMTP) -> None:
 
 def send(config: Mapping[str, Any], *, to: str, subject: str, body: str, from_: str) -> None:
     """Send one plain email (account links, the test email); raises :class:`MailError`."""
+    to = _wire_address("recipient", to)
     raw = plain_message(from_=from_, to=to, subject=subject, body=body)
     envelope = from_.rpartition("<")[2].rstrip(">") if "<" in from_ else from_
     try:

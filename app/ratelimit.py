@@ -63,15 +63,24 @@ def record(key: str, now: datetime | None = None) -> None:
         prune(now)
 
 
-def hit(key: str, *, limit: int, window: int) -> Decision:
-    """Count an event if fewer than ``limit`` happened in the last ``window`` seconds."""
-    now = utcnow()
+def check(key: str, *, limit: int, window: int, now: datetime | None = None) -> Decision:
+    """Whether fewer than ``limit`` events happened under ``key`` in the last ``window``
+    seconds; reads only (one statement), so a refused caller costs no write."""
+    now = now or utcnow()
     count, oldest, _ = _count(key[:300], now - timedelta(seconds=window))
     if count >= limit and oldest is not None:
         wait = (oldest + timedelta(seconds=window) - now).total_seconds()
         return Decision(False, max(1, int(wait + 0.999)))
-    record(key, now)
     return Decision(True)
+
+
+def hit(key: str, *, limit: int, window: int) -> Decision:
+    """Count an event if fewer than ``limit`` happened in the last ``window`` seconds."""
+    now = utcnow()
+    decision = check(key, limit=limit, window=window, now=now)
+    if decision.allowed:
+        record(key, now)
+    return decision
 
 
 def backoff(key: str, *, free: int, window: int, cap: int) -> Decision:

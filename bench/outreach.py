@@ -6,11 +6,19 @@ self-signed certificate trusted through ``SMTP_CA_FILE``), as in the tests. N ap
 messages are sent by PitchFast's own path: the dispatcher, then each ``outreach_send`` run
 executed one after the other in this process (claim, fenced ``sending`` commit, heartbeat,
 build, SMTP conversation, ``sent`` commit, activity, run completion). Then the same bytes
-are sent by a bare loop: one connection per message (STARTTLS, AUTH, MAIL/RCPT/DATA,
-QUIT), like PitchFast; and, for reference, all over one reused connection. Prints
-messages per minute for each; the goal is PitchFast ≥ half the bare per-message loop.
+are sent by two bare loops: one connection per message (STARTTLS, AUTH, MAIL/RCPT/DATA,
+QUIT), and all over one reused connection.
+
+Read the comparison honestly: PitchFast does **not** open a connection per message. Each
+worker thread keeps its authenticated connection for the next message
+(``SMTP_REUSE_SECONDS``, 30 s by default), so in this one-thread run it uses a single
+connection for all N messages, like the second bare loop. The like-for-like figure is
+therefore PitchFast against the bare *one connection* loop; the per-message loop is
+printed too (it is what the issue's goal names, and it flatters PitchFast, which saves
+N-1 handshakes and logins that loop pays for).
 
     .venv/bin/python bench/outreach.py [--messages 200]
+    BENCH_PROFILE=/tmp/x.prof .venv/bin/python bench/outreach.py   # cProfile of the sends
 """
 
 from __future__ import annotations
@@ -140,8 +148,10 @@ def main() -> None:
           f"{rate(bare):8.0f} messages/minute")
     print(f"bare smtplib, one connection for all:       {reused:6.2f} s  "
           f"{rate(reused):8.0f} messages/minute")
-    print(f"PitchFast / bare per-message: {bare / ours:.2f} (goal >= 0.5); "
-          f"/ one connection: {reused / ours:.2f}")
+    print(f"PitchFast / bare one connection (like for like: PitchFast reuses its "
+          f"connection): {reused / ours:.2f}")
+    print(f"PitchFast / bare per-message (the issue's goal >= 0.5; flatters PitchFast, "
+          f"which does not reconnect per message): {bare / ours:.2f}")
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# PitchFast API demo, with nothing but curl (and sed to read the answers):
+# PitchFast API demo, with nothing but curl (and grep and sed to read the answers):
 # create a campaign and a lead, request an audit, poll its run, read the result and
 # publish it. Make a key first:  pitchfast keys create demo --scope write
 #
@@ -11,9 +11,13 @@ base=${2:-${PITCHFAST_URL:-http://127.0.0.1:5000}}
 api="${base%/}/api/v1"
 : "${PITCHFAST_KEY:?set PITCHFAST_KEY to a key made with: pitchfast keys create NAME --scope write}"
 
+headers=$(mktemp)
+trap 'rm -f "$headers"' EXIT
+
 call() {  # call METHOD PATH [JSON]: prints the body; fails with the API's error message
   local method=$1 path=$2 body=${3:-}
-  local args=(-sS -X "$method" -H "Authorization: Bearer $PITCHFAST_KEY" -w '\n%{http_code}')
+  local args=(-sS -X "$method" -H "Authorization: Bearer $PITCHFAST_KEY" -D "$headers"
+              -w '\n%{http_code}')
   [ -n "$body" ] && args+=(-H 'Content-Type: application/json' --data "$body")
   local out code
   out=$(curl "${args[@]}" "$api$path")
@@ -27,18 +31,26 @@ call() {  # call METHOD PATH [JSON]: prints the body; fails with the API's error
 }
 
 field() {  # field NAME: the first "NAME": value of the JSON on stdin (string or number)
-  sed -n "s/.*\"$1\": *\"\{0,1\}\([^\",}]*\)\"\{0,1\}.*/\1/p" | head -n1
+  # grep -o lists every match in order, so head takes the first one, outermost first in
+  # the answers below (a nested object's "id", e.g. a run's subject, comes after its own)
+  grep -o "\"$1\": *\"\{0,1\}[^\",}]*" | head -n1 | sed "s/^\"$1\": *\"\{0,1\}//"
+}
+
+location_id() {  # the id at the end of the last answer's Location header
+  sed -n 's|^[Ll]ocation: .*/\([0-9][0-9]*\)[[:space:]]*$|\1|p' "$headers" | tail -n1
 }
 
 stamp=$(date +%s)
 slug=$(call POST /campaigns "{\"name\": \"API demo $stamp\"}" | field slug)
 echo "campaign: $slug"
 
-lead=$(call POST "/campaigns/$slug/leads" \
-  "{\"business_name\": \"Demo business\", \"website\": \"$site\"}" | field id)
+call POST "/campaigns/$slug/leads" \
+  "{\"business_name\": \"Demo business\", \"website\": \"$site\"}" >/dev/null
+lead=$(location_id)  # /api/v1/leads/<id>
 echo "lead: $lead"
 
-run=$(call POST "/leads/$lead/audits" | field id)
+call POST "/leads/$lead/audits" >/dev/null
+run=$(location_id)  # /api/v1/runs/<id> (the answer's "subject" holds the lead's id too)
 echo "audit requested: run $run"
 
 status=pending

@@ -83,14 +83,14 @@ def lead_row_json(row: Any) -> dict[str, Any]:
 
 
 def lead_with_latest_audit(lead_id: int) -> tuple[Lead, Audit | None, str] | None:
-    """The lead, its newest audit (whatever its status) and its campaign's slug, in one
-    statement (the newest audit by ``ix_audits_lead_id_id``); None when no such lead."""
-    newest = (select(func.max(Audit.id)).where(Audit.lead_id == Lead.id)
-              .correlate(Lead).scalar_subquery())
+    """The lead, its latest audit and its campaign's slug, in one statement; None when
+    no such lead. The latest audit is ``Lead.latest_audit_id``, the one the list rows
+    (``latest_audit_id``) and the pages show: the newest *finished* audit, not a queued or
+    running one made after it."""
     row = db.session.execute(
         select(Lead, Audit, Campaign.slug)
         .join(Campaign, Campaign.id == Lead.campaign_id)
-        .outerjoin(Audit, Audit.id == newest)
+        .outerjoin(Audit, Audit.id == Lead.latest_audit_id)
         .where(Lead.id == lead_id)
     ).one_or_none()
     return (row[0], row[1], row[2]) if row else None

@@ -10,7 +10,7 @@ from flask.cli import AppGroup, with_appcontext
 
 from app import activity
 from app.apikeys.operations import ApiKeyError, create_key, revoke_key
-from app.apikeys.queries import list_keys
+from app.apikeys.queries import PER_PAGE, count_keys, list_keys
 from app.extensions import db
 from app.models import ApiKey
 from app.models.base import utcnow
@@ -62,13 +62,21 @@ def keys_create(name: str, scope: str, expires: str | None) -> None:
 
 
 @keys_group.command("list")
+@click.option("--page", type=click.IntRange(1, 1_000_000), default=1, show_default=True,
+              help=f"Which page of {PER_PAGE} keys (open ones first, newest first).")
 @with_appcontext
-def keys_list() -> None:
+def keys_list(page: int) -> None:
     """List API keys (never the keys themselves: only their first characters)."""
-    for row in list_keys():
+    rows, total = list_keys(offset=(page - 1) * PER_PAGE), count_keys()
+    for row in rows:
         used = f"{row.last_used_at:%Y-%m-%d %H:%M}" if row.last_used_at else "never used"
         click.echo(f"{row.id}\t{row.prefix}…\t{row.scope.value}\t{_state(row)}\t{used}\t"
                    f"{row.name}")
+    if total > PER_PAGE:  # never cut the list silently
+        first = (page - 1) * PER_PAGE + 1
+        shown = f"{first}–{first + len(rows) - 1}" if rows else "none"
+        more = f"; --page {page + 1} for more" if page * PER_PAGE < total else ""
+        click.echo(f"Showing {shown} of {total} keys{more}.", err=True)
 
 
 @keys_group.command("revoke")

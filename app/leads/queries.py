@@ -217,10 +217,13 @@ def page(
     before: str | None = None,
     per_page: int = PER_PAGE,
     last: bool = False,
+    positions: bool = True,
 ) -> Page:
     """One page of leads in ``f``'s order after (or before) a cursor, or the ``last`` page:
     a single SQL statement, which also counts the matches and the rows ahead of the page
-    (so the page can say "51–100 of 12,345" without OFFSET)."""
+    (so the page can say "51–100 of 12,345" without OFFSET). With ``positions=False`` (the
+    API, which shows neither) the rows ahead are not counted and the matches only on the
+    first page: ``total`` and ``start`` are None on a page reached by a cursor."""
     key = f.sort_key
     nullable = SORTS[key][1]
     backwards = (bool(before) and not after) or (last and not after)
@@ -229,12 +232,13 @@ def page(
     src, conds = _source(campaign_id, f)
     col, id_col = src.c[SORTS[key][0].key], src.c.id
     columns = [src.c[c.key] for c in COLUMNS]
+    count_total = positions or cursor is None
     total_sq = select(func.count()).select_from(src).where(*conds).scalar_subquery()
     # Where the page sits, counted from the nearer end: going forwards, the rows up to and
     # including the cursor's; going backwards (from the last page, say), the cursor's row
     # and every row after it (the page ends just ahead of the cursor).
     ahead_sq = None
-    if cursor is not None:
+    if cursor is not None and positions:
         counts = [select(func.count()).select_from(src).where(*conds, part).scalar_subquery()
                   for part in _around(col, id_col, nullable, f.descending, cursor, backwards)]
         ahead_sq = counts[0] if len(counts) == 1 else counts[0] + counts[1]
@@ -266,7 +270,7 @@ def page(
                 .limit(per_page + 1),
             )
         )
-    extra = [total_sq.label("total")]
+    extra = [total_sq.label("total")] if count_total else []
     if ahead_sq is not None:
         extra.append(ahead_sq.label("ahead"))
     if len(parts) == 1:
@@ -282,7 +286,8 @@ def page(
     rows = rows[:per_page]
     if backwards:
         rows.reverse()
-    total = rows[0].total if rows else (0 if cursor is None else None)
+    total = (rows[0].total if rows and count_total else
+             0 if cursor is None else None)
 
     def cur(row: Any) -> str:
         return encode_cursor(row.seg, getattr(row, col.key), row.id)
@@ -295,7 +300,7 @@ def page(
         cur(rows[-1]) if rows and has_next else None,
         cur(rows[0]) if rows and has_prev else None,
         f,
-        _start(rows, cursor is None, backwards, total),
+        _start(rows, cursor is None, backwards, total) if positions else None,
     )
 
 

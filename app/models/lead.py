@@ -58,4 +58,5 @@ class Lead(Model):
         sa.Index("ix_leads_campaign_email", "campaign_id", "email"),
         sa.Index("ix_leads_campaign_name_id", "campaign_id", "business_name", "id"),
         sa.Index("ix_leads_domain", "domain"),
+        sa.Index("ix_leads_email", "email"),
     )

@@ -96,6 +96,7 @@ class Outreach(Model):
         sa.Index("ix_outreach_lead_id_id", "lead_id", "id"),
         sa.Index("ix_outreach_status_id", "status", "id"),
         sa.Index("ix_outreach_follows_id", "follows_id"),
+        sa.Index("ix_outreach_recipient_status", "recipient", "status"),
     )
 
 

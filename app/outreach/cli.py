@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import click
 from flask.cli import AppGroup, with_appcontext
+from sqlalchemy import func, select
 
 from app import activity
 from app.campaigns.queries import find_campaign
 from app.extensions import db
-from app.models import Campaign
+from app.models import Campaign, User
 from app.outreach import operations as ops
 
 outreach_group = AppGroup("outreach", help="Draft and approve outreach emails.")
@@ -50,12 +51,25 @@ def outreach_follow_ups(slug: str) -> None:
     _report(result)
 
 
+def _person(email: str) -> activity.Actor:
+    """The person approving: an existing, active user (an approval is a person's act)."""
+    user = db.session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
+    if user is None:
+        raise click.ClickException(f"No user with the email {email!r}: approvals are made by "
+                                   "a person (pitchfast users list).")
+    if not user.active:
+        raise click.ClickException(f"{user.email} is deactivated and cannot approve.")
+    return activity.Actor.of_user(user)
+
+
 @outreach_group.command("approve")
 @click.argument("ids", nargs=-1, type=click.IntRange(1, 2**63 - 1), required=True)
+@click.option("--as", "as_email", required=True, metavar="EMAIL",
+              help="Who approves: the email of an existing user (recorded on each message).")
 @with_appcontext
-def outreach_approve(ids: tuple[int, ...]) -> None:
-    """Approve drafts by id; each one refused is listed with the reason."""
-    out = ops.approve_many(ids, actor=activity.SYSTEM)
+def outreach_approve(ids: tuple[int, ...], as_email: str) -> None:
+    """Approve drafts by id as a person; each one refused is listed with the reason."""
+    out = ops.approve_many(ids, actor=_person(as_email))
     db.session.commit()
     click.echo(out.summary)
     for message, why in out.refused:

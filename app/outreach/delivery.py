@@ -15,8 +15,10 @@ Two run kinds (:mod:`app.outreach.jobs`) do the work:
   opening any connection: a person settles it; it is never sent again automatically.
 
 A 4xx, a refused or dropped connection, or a timeout before the end of the data puts the
-message back to ``queued`` and the run retries with backoff; a 5xx for the recipient or
-the data fails it and adds the address to do-not-contact (bounced); a drop after the
+message back to ``queued`` and the run retries with backoff; a 5xx saying the mailbox
+does not exist (5.1.x, user unknown) fails it and adds the address to do-not-contact
+(bounced); any other 5xx (relaying denied, 5.7.x policy, authentication) fails it without
+touching do-not-contact and counts toward the campaign's pause; a drop after the
 whole message went out makes it ``unknown``. A campaign pauses itself after
 ``OUTREACH_PAUSE_AFTER_FAILURES`` SMTP failures in a row, with the reason shown and a
 resume button (:mod:`app.outreach.controls`: resume, settle, pace, test email).
@@ -55,6 +57,7 @@ from app.models import (
 from app.models.base import utcnow
 from app.models.states import DO_NOT_CONTACT, SALES_STAGES
 from app.outreach import unsubscribe
+from app.outreach.headers import HeaderProblem, ascii_address
 from app.outreach.history import record_status
 from app.outreach.message import MessageError, Parts, build, to_bytes
 from app.outreach.queries import approval_problem, approval_still_valid
@@ -76,8 +79,25 @@ UNKNOWN_NOTE = ("Found in sending when its run started again (the worker stopped
 
 
 def sending_enabled(config: Mapping[str, Any]) -> bool:
-    """True when an SMTP server is configured (otherwise approved messages wait)."""
-    return mail.is_configured(config)
+    """True when an SMTP server is configured and nothing blocks sending (otherwise
+    approved messages wait)."""
+    return mail.is_configured(config) and sending_blocked(config) is None
+
+
+def sending_blocked(config: Mapping[str, Any]) -> str | None:
+    """Why sending is refused although SMTP is configured, or None: an SMTP server that is
+    not on this machine (real email to real people) while ``PUBLIC_BASE_URL`` is not
+    https:// (every email's audit and unsubscribe links would be dead or unsafe)."""
+    if not mail.is_configured(config):
+        return None
+    host = str(config.get("SMTP_HOST") or "").strip()
+    base = str(config.get("PUBLIC_BASE_URL") or "").strip()
+    if mail.is_loopback(host) or base.startswith("https://"):
+        return None
+    return (f"Sending is refused: SMTP goes to {host}, a server that delivers real email, "
+            f"but PUBLIC_BASE_URL ({base or 'unset'}) is not an https:// address, so the "
+            "audit and unsubscribe links in every email would be dead or unsafe. Set "
+            "PUBLIC_BASE_URL to the https:// address people open, and restart.")
 
 
 def is_paused(campaign: Campaign) -> bool:
@@ -143,11 +163,21 @@ def _parts(o: Outreach, config: Mapping[str, Any]) -> Parts:
 def _refusal(o: Outreach, lead: Lead, campaign: Campaign,
              config: Mapping[str, Any]) -> tuple[str, OutreachStatus] | None:
     """Why a queued message must not be sent now, and where it goes instead."""
-    if not sending_enabled(config):
+    if not mail.is_configured(config):
         return "Sending is off (no SMTP server configured); the message waits.", OS.APPROVED
+    blocked = sending_blocked(config)
+    if blocked:
+        return f"{blocked} The message waits.", OS.APPROVED
     if is_paused(campaign):
         return (f"Sending is paused for {campaign.name}"
                 f"{': ' + campaign.paused_reason if campaign.paused_reason else ''}.",
+                OS.APPROVED)
+    from app.outreach import pacing  # (pacing imports this module)
+
+    pace = pacing.pace_of(campaign)
+    if pace.window is not None and pacing.open_until(utcnow(), pace) is None:
+        return (f"The sending window of {campaign.name} closed before the send "
+                f"({pacing.describe(pace)}); the message waits for the next window.",
                 OS.APPROVED)
     if LeadStatus(lead.status) in DO_NOT_CONTACT:
         return f"Not sent: {lead.business_name} is {lead.status.value}.", OS.CANCELED
@@ -172,14 +202,18 @@ def claim_message(outreach_id: int, config: Mapping[str, Any]) -> Claimed | dict
         return {"outcome": "unknown", "outreach_id": o.id}
     if status != OS.QUEUED:
         return {"outcome": "skipped", "status": status.value}
-    lead = db.session.get_one(Lead, o.lead_id)
-    campaign = db.session.get_one(Campaign, lead.campaign_id)
+    lead = db.session.get_one(Lead, o.lead_id, populate_existing=True)
+    # Fresh: a pause or a new window set since the dispatch counts.
+    campaign = db.session.get_one(Campaign, lead.campaign_id, populate_existing=True)
     refusal = _refusal(o, lead, campaign, config)
     built: bytes | None = None
+    envelope = ("", "")
     if refusal is None:
         try:
             built = to_bytes(build(_parts(o, config), date=utcnow()))
-        except MessageError as exc:
+            # On the wire an internationalized domain goes in its ASCII (xn--) form.
+            envelope = (ascii_address(str(o.sender_email)), ascii_address(o.recipient.strip()))
+        except (MessageError, HeaderProblem) as exc:
             refusal = f"Not sent: {exc}", OS.DRAFT
     if refusal is not None or built is None:
         note, target = refusal or ("Not sent.", OS.DRAFT)
@@ -199,7 +233,7 @@ def claim_message(outreach_id: int, config: Mapping[str, Any]) -> Claimed | dict
     o.attempts = (o.attempts or 0) + 1
     o.unsubscribe_token_hash = unsubscribe.hash_token(unsubscribe.token_for(o.id))
     record_status(o, OS.SENDING, actor=SENDER, note=f"attempt {o.attempts}")
-    return Claimed(o.id, token, built, str(o.sender_email), o.recipient.strip())
+    return Claimed(o.id, token, built, *envelope)
 
 
 def _lead_and_campaign(o: Outreach) -> tuple[Lead, Campaign]:

@@ -33,7 +33,8 @@ def outreach_send_test(email: str) -> None:
 def outreach_dispatch() -> None:
     """Pace out approved emails now (the worker does it every minute)."""
     if not delivery.sending_enabled(current_app.config):
-        raise click.ClickException("Sending is off: set SMTP_HOST (see the README).")
+        raise click.ClickException(delivery.sending_blocked(current_app.config) or
+                                   "Sending is off: set SMTP_HOST (see the README).")
     counts = pacing.dispatch()
     click.echo(f"{counts['queued']} email(s) queued from {counts['campaigns']} campaign(s).")
 

@@ -42,12 +42,34 @@ def check_header(label: str, value: str) -> str:
 
 
 def normalize_address(label: str, raw: str) -> str:
-    """A lower-cased address email-validator accepts (no DNS), else HeaderProblem."""
+    """A lower-cased address email-validator accepts (no DNS, no SMTPUTF8: an
+    internationalized domain is fine, a non-ASCII local part is not), else HeaderProblem."""
     check_header(label, raw)
     text = raw.strip()
     if not text:
         raise HeaderProblem(f"The {label} is empty.")
+    local = text.rpartition("@")[0]
+    if local and not local.isascii():
+        raise HeaderProblem(f"The {label} {text!r} has non-ASCII characters before the @: "
+                            "PitchFast sends only to addresses whose part before the @ is "
+                            "plain ASCII (SMTPUTF8 is not used).")
     try:
-        return validate_email(text, check_deliverability=False).normalized.lower()
+        return validate_email(text, check_deliverability=False,
+                              allow_smtputf8=False).normalized.lower()
     except EmailNotValidError as exc:
         raise HeaderProblem(f"The {label} {text!r} is not a valid address: {exc}") from None
+
+
+def ascii_address(address: str) -> str:
+    """``address`` as it goes on the wire: an internationalized domain in its ASCII
+    (IDNA, ``xn--``) form. HeaderProblem when it has no ASCII form."""
+    if address.isascii():
+        return address
+    try:
+        valid = validate_email(address.strip(), check_deliverability=False,
+                               allow_smtputf8=False)
+    except EmailNotValidError as exc:
+        raise HeaderProblem(f"The address {address!r} has no ASCII form: {exc}") from None
+    if not valid.ascii_email:
+        raise HeaderProblem(f"The address {address!r} has no ASCII form.")
+    return valid.ascii_email

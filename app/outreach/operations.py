@@ -28,7 +28,7 @@ from app.models import (
     transition,
 )
 from app.models.base import utcnow
-from app.models.states import DO_NOT_CONTACT, can_transition
+from app.models.states import DO_NOT_CONTACT, SALES_STAGES, can_transition
 from app.outreach import delivery, queries, templates
 from app.outreach.headers import (
     HeaderProblem,
@@ -44,6 +44,8 @@ MAX_SUBJECT = 300
 MAX_BODY = 20_000
 MAX_BULK = 5000
 FOLLOW_UP_STEP = 2
+#: A step-1 message in one of these means the lead was (or may have been) emailed.
+CONTACTED_STATUSES = (OS.SENT, OS.UNKNOWN, OS.SENDING)
 
 
 class OutreachError(ValueError):
@@ -190,6 +192,9 @@ def draft_for_lead(lead: Lead, *, actor: Actor, campaign: Campaign | None = None
     campaign = campaign or db.session.get_one(Campaign, lead.campaign_id)
     if queries.open_outreach(lead.id) is not None:
         raise OutreachError(f"{lead.business_name} already has a message on its way.")
+    if _already_contacted(lead):
+        raise OutreachError(f"{lead.business_name} has already been emailed (or is "
+                            f"{lead.status.value}): draft a follow-up instead.")
     message, missing = _render_for(lead, campaign, 1)
     _created(message, missing, actor=actor)
     if can_transition(LeadStatus(lead.status), LeadStatus.DRAFTED) and \
@@ -200,6 +205,16 @@ def draft_for_lead(lead: Lead, *, actor: Actor, campaign: Campaign | None = None
     return message
 
 
+def _already_contacted(lead: Lead) -> bool:
+    """True when the lead is in a sales stage, or has a first email sent (or possibly
+    sent): it never gets a second first email (do-not-contact is refused elsewhere)."""
+    if LeadStatus(lead.status) in SALES_STAGES:
+        return True
+    return db.session.scalar(select(Outreach.id).where(
+        Outreach.lead_id == lead.id, Outreach.step == 1,
+        Outreach.status.in_(CONTACTED_STATUSES)).limit(1)) is not None
+
+
 @dataclass
 class BulkDrafts:
     """What a bulk draft did: drafted, and every lead left out with why."""
@@ -208,6 +223,7 @@ class BulkDrafts:
     without_email: list[Lead] = field(default_factory=list)
     refused: list[tuple[Lead, str]] = field(default_factory=list)
     already_open: int = 0
+    already_contacted: int = 0
 
     @property
     def summary(self) -> str:
@@ -218,6 +234,8 @@ class BulkDrafts:
             parts.append(f"{len(self.refused)} refused")
         if self.already_open:
             parts.append(f"{self.already_open} already with a message on its way")
+        if self.already_contacted:
+            parts.append(f"{self.already_contacted} already contacted")
         return ", ".join(parts)
 
 
@@ -231,13 +249,19 @@ def draft_campaign(campaign: Campaign, *, actor: Actor) -> BulkDrafts:
         select(Outreach.lead_id).join(Lead, Lead.id == Outreach.lead_id)
         .where(Lead.campaign_id == campaign.id, Outreach.step == 1,
                Outreach.status.in_(queries.OPEN))))
+    emailed = set(db.session.scalars(
+        select(Outreach.lead_id).join(Lead, Lead.id == Outreach.lead_id)
+        .where(Lead.campaign_id == campaign.id, Outreach.step == 1,
+               Outreach.status.in_(CONTACTED_STATUSES))))
+    contacted = {*SALES_STAGES, *DO_NOT_CONTACT}
     leads = db.session.scalars(
         select(Lead).where(Lead.campaign_id == campaign.id,
-                           Lead.latest_audit_id.is_not(None),
-                           Lead.status.not_in(list(DO_NOT_CONTACT)))
+                           Lead.latest_audit_id.is_not(None))
         .order_by(Lead.id).limit(MAX_BULK))
     for lead in leads:
-        if lead.id in busy:
+        if lead.id in emailed or LeadStatus(lead.status) in contacted:
+            result.already_contacted += 1
+        elif lead.id in busy:
             result.already_open += 1
         elif not lead.email:
             if queries.latest_audit(lead) is not None:

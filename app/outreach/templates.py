@@ -2,7 +2,8 @@
 
 Templates are written by staff but filled with values from outside (imported lead names,
 what an audited site said), so they run in Jinja's :class:`SandboxedEnvironment` with
-``range`` taken away and ``*``/``**`` bounded, and their output is bounded too.
+``range`` taken away, ``*``/``+`` bounded, ``**`` refused and every loop counted, and
+their output is bounded too.
 
 A field that is unknown (a typo, a field that does not exist) is an error when the
 template is saved or previewed. A known field that has no value for a lead (no contact
@@ -100,25 +101,64 @@ def _seen(name: str) -> None:
         found.add(name)
 
 
-class _Sandbox(SandboxedEnvironment):
-    """The sandbox with ``*`` bounded and ``**`` refused (``'x' * 10**9`` is memory)."""
+#: Loop iterations allowed in one render, all loops together (nested loops over a long
+#: string would otherwise spin for hours without writing a character).
+MAX_ITERATIONS = 10_000
+_BUDGET: ContextVar[list[int] | None] = ContextVar("outreach_loop_budget", default=None)
+_COUNTED = "_pf_counted"
 
-    intercepted_binops = frozenset(["*", "**"])
+
+def _counted(items: Any) -> Any:
+    """Every ``{% for %}`` loops through this: it spends the render's iteration budget."""
+    budget = _BUDGET.get()
+    if budget is None:
+        budget = [MAX_ITERATIONS]
+    for item in items:
+        budget[0] -= 1
+        if budget[0] < 0:
+            raise SecurityError(f"loops may run at most {MAX_ITERATIONS} times in all")
+        yield item
+
+
+def _sized(value: Any) -> int | None:
+    return len(value) if isinstance(value, str | list | tuple) else None
+
+
+class _Sandbox(SandboxedEnvironment):
+    """The sandbox with ``*`` and ``+`` bounded to the output cap (``'x' * 10**9`` is
+    memory), ``**`` refused, and every loop counted (:data:`MAX_ITERATIONS`)."""
+
+    intercepted_binops = frozenset(["*", "**", "+"])
 
     def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
         if operator == "**":
             raise SecurityError("the ** operator is not allowed in templates")
-        if isinstance(right, int) and abs(right) > 1000 or (
-            isinstance(left, int) and abs(left) > 1000 and isinstance(right, str | list)
-        ):
-            raise SecurityError("repeating text more than 1000 times is not allowed")
+        if operator == "*":
+            for seq, times in ((left, right), (right, left)):
+                size = _sized(seq)
+                if size is not None and isinstance(times, int) and (
+                        abs(times) > 1000 or size * times > MAX_OUTPUT):
+                    raise SecurityError("repeating text more than 1000 times or past "
+                                        f"{MAX_OUTPUT} characters is not allowed")
+        elif operator == "+":
+            a, b = _sized(left), _sized(right)
+            if a is not None and b is not None and a + b > MAX_OUTPUT:
+                raise SecurityError(f"joining text past {MAX_OUTPUT} characters is not allowed")
         return super().call_binop(context, operator, left, right)
+
+    def _parse(self, source: str, name: str | None, filename: str | None) -> nodes.Template:
+        tree = super()._parse(source, name, filename)
+        for loop in tree.find_all(nodes.For):
+            loop.iter = nodes.Filter(loop.iter, _COUNTED, [], [], None, None,
+                                     lineno=loop.lineno)
+        return tree
 
 
 def _env() -> _Sandbox:
     env = _Sandbox(undefined=_Missing, autoescape=False, keep_trailing_newline=False)
     for name in ("range", "lipsum", "cycler", "joiner", "namespace", "dict"):
         env.globals.pop(name, None)
+    env.filters[_COUNTED] = _counted
     return env
 
 
@@ -194,6 +234,7 @@ def render(source: str, values: Mapping[str, Any], *, label: str = "template") -
     present = {k: v for k, v in values.items() if k in FIELD_NAMES and v not in (None, "", [])}
     missing: set[str] = set()
     token = _MISSING_SEEN.set(missing)
+    budget = _BUDGET.set([MAX_ITERATIONS])
     try:
         chunks: list[str] = []
         size = 0
@@ -216,6 +257,7 @@ def render(source: str, values: Mapping[str, Any], *, label: str = "template") -
         raise TemplateProblem(f"The {label} could not be filled in: {exc}.") from None
     finally:
         _MISSING_SEEN.reset(token)
+        _BUDGET.reset(budget)
     text = "".join(chunks)
     found = missing | {m.group(1) for m in MISSING_RE.finditer(text)}
     return Rendered(text=text, missing=sorted(found))

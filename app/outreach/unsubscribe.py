@@ -94,9 +94,12 @@ def unsubscribe(o: Outreach, *, actor: Actor = RECIPIENT) -> bool:
     address = o.recipient.strip().lower()
     added = dnc.add([(None, address)], actor.user_id, BlacklistReason.UNSUBSCRIBED) > 0
     canceled = cancel_pending_to(address, actor=actor, note=f"{address} unsubscribed")
-    leads = db.session.scalars(
-        select(Lead).where((Lead.id == o.lead_id) | (Lead.email == address)).limit(100)
-    ).all()
+    # Two indexed lookups (the lead by id, others by ix_leads_email), not one OR that
+    # scans the leads table.
+    leads = [db.session.get_one(Lead, o.lead_id)]
+    leads += [lead for lead in db.session.scalars(
+        select(Lead).where(Lead.email == address).order_by(Lead.id).limit(100))
+        if lead.id != o.lead_id]
     for lead in leads:
         if lead.status != LeadStatus.UNSUBSCRIBED:
             transition(lead, LeadStatus.UNSUBSCRIBED)

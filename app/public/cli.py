@@ -79,7 +79,8 @@ def rotate_command(lead_id: int) -> None:
 @click.option("--campaign", "slug", required=True, help="Campaign slug.")
 @with_appcontext
 def publish_finished_command(slug: str) -> None:
-    """Publish every finished audit of a campaign that is not live yet."""
+    """Publish every finished audit of a campaign that is not live yet (revoked links
+    stay revoked; PDFs are made on first download)."""
     campaign = db.session.scalar(select(Campaign).where(Campaign.slug == slug))
     if campaign is None:
         raise click.ClickException(f"No campaign {slug!r}.")

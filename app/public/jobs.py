@@ -1,9 +1,9 @@
 """The "public_pdf" run kind: the public page printed to PDF, once per published version.
 
 1. (fenced) the link is still live at the version the run was made for, else nothing to do;
-2. no transaction open: the page and its CSS and images are fetched through the app
-   itself (an in-process WSGI call marked as internal, so it counts no view), then printed
-   by the worker's shared Chromium (:mod:`app.public.printing`);
+2. no transaction open: the page and its CSS (``/p/<hash>.css``) and images are fetched
+   through the app itself (an in-process WSGI call marked as internal, so it counts no
+   view), then printed by the worker's shared Chromium (:mod:`app.public.printing`);
 3. (fenced) the PDF is stored through :mod:`app.storage` and the link points at it; the
    previous version's PDF is removed once that commits.
 """
@@ -30,7 +30,8 @@ log = logging.getLogger(__name__)
 #: so no client can set it): no view is counted, no rate limit applies.
 INTERNAL = "pitchfast.internal_print"
 Resource = tuple[bytes, str]
-_REFS = re.compile(r'(?:src|href)="(/(?:r|static)/[^"#]+)"')
+#: Same-site files the page uses: its images (/r/...), its stylesheet and icon (/p/...).
+_REFS = re.compile(r'(?:src|href)="(/(?:r|p|static)/[^"#]+)"')
 
 
 def _fetch(path: str) -> Resource | None:

@@ -3,7 +3,7 @@
 Operations take the :class:`~app.activity.Actor` who acts, flush but never commit, and
 record their activity; the PDF run is handed to the worker after the caller's commit::
 
-    publish(audit, *, actor, expires_at=None) -> PublicLink
+    publish(audit, *, actor, expires_at=None, pdf=True) -> PublicLink
     revoke(link, *, actor) -> None
     rotate(link, *, actor) -> PublicLink
     publish_finished(campaign, *, actor) -> int
@@ -30,7 +30,7 @@ from app import activity
 from app.activity import Actor
 from app.extensions import db
 from app.jobs import runs
-from app.models import Audit, AuditStatus, Campaign, Lead, PublicLink, PublicView
+from app.models import Audit, AuditStatus, Campaign, Lead, PublicLink, PublicView, Run, RunStatus
 from app.models.base import utcnow
 from app.public.queries import hash_token, is_live, token_for
 from app.webhooks import events
@@ -118,15 +118,41 @@ def _retire_audit(audit_id: int | None, now: datetime) -> None:
         old.revoked_at = now
 
 
-def request_pdf(link: PublicLink) -> None:
-    """Queue the PDF of the link's current version unless it exists or is being made."""
-    if link.pdf_version == link.version and link.pdf_key == pdf_key(link):
-        return
-    if runs.active_runs(PDF_KIND, "public_link", [link.id]):
-        return
+def request_pdf(link: PublicLink, *, after_failure: bool = True) -> bool:
+    """Queue the PDF of the link's current version unless it exists or is being made;
+    with ``after_failure=False`` (a prospect's download, not a staff action) also not when
+    the last run for this version failed for good. Returns whether a run was queued."""
+    state = pdf_state(link)
+    if state in ("ready", "pending") or (state == "failed" and not after_failure):
+        return False
     run = runs.create(PDF_KIND, subject=("public_link", link.id),
                       payload={"version": link.version, "audit_id": link.audit_id})
     runs.submit_after_commit([run.id])
+    return True
+
+
+#: Run states after which no PDF will come without someone acting (staff retry it).
+_GAVE_UP = (RunStatus.FAILED, RunStatus.DEAD, RunStatus.CANCELED)
+
+
+def pdf_state(link: PublicLink) -> str | None:
+    """The PDF of the link's current version: ``"ready"``, ``"pending"`` (a run is on its
+    way), ``"failed"`` (the latest run for this version and audit gave up) or None (never
+    asked for). Reads only."""
+    if link.pdf_version == link.version and link.pdf_key == pdf_key(link):
+        return "ready"
+    rows = db.session.execute(
+        select(Run.status, Run.payload).where(Run.kind == PDF_KIND,
+                                              Run.subject_type == "public_link",
+                                              Run.subject_id == link.id)
+        .order_by(Run.id.desc()).limit(20)).all()
+    if any(status in runs.ACTIVE for status, _ in rows):
+        return "pending"
+    for status, payload in rows:
+        payload = payload if isinstance(payload, dict) else {}
+        if payload.get("version") == link.version and payload.get("audit_id") == link.audit_id:
+            return "failed" if status in _GAVE_UP else None
+    return None
 
 
 def pdf_key(link: PublicLink) -> str:
@@ -135,11 +161,13 @@ def pdf_key(link: PublicLink) -> str:
 
 
 def publish(audit: Audit, *, actor: Actor, expires_at: datetime | None = None,
-            peers: list[Peer] | None = None) -> PublicLink:
+            peers: list[Peer] | None = None, pdf: bool = True) -> PublicLink:
     """Publish a finished audit (done or site down) on its lead's public link.
 
     Creates the lead's link or reuses it; a revoked or expired link gets a new version.
-    ``expires_at`` (naive UTC) sets or clears the expiry. Raises :class:`PublishError`
+    ``expires_at`` (naive UTC) sets or clears the expiry. ``pdf=False`` leaves the PDF to
+    be made on its first download (bulk publishing must not queue a browser print per lead
+    ahead of audits). Raises :class:`PublishError`
     (a ``ValueError``) for an audit that is not finished or has no lead.
     """
     status = AuditStatus(audit.status)
@@ -183,7 +211,8 @@ def publish(audit: Audit, *, actor: Actor, expires_at: datetime | None = None,
     }
     audit.published_at, audit.revoked_at = now, None
     db.session.flush()
-    request_pdf(link)
+    if pdf:
+        request_pdf(link)
     until = f" until {expires_at:%Y-%m-%d %H:%M} UTC" if expires_at else ""
     activity.record(actor, verb, f"Published the audit page of {lead.business_name}{until}",
                     subject=("lead", lead.id), campaign_id=lead.campaign_id)
@@ -221,7 +250,9 @@ def rotate(link: PublicLink, *, actor: Actor) -> PublicLink:
 
 def publish_finished(campaign: Campaign, *, actor: Actor) -> int:
     """Publish every lead's latest finished audit in the campaign that is not already
-    live on its link; returns how many were published. The peers are read once."""
+    live on its link; returns how many were published. The peers are read once. Links
+    staff revoked stay revoked (re-publishing one is a deliberate single action), and no
+    PDF is queued: each is made on its first download."""
     peers = campaign_peers(campaign.id)
     count = 0
     last_id = 0
@@ -240,9 +271,10 @@ def publish_finished(campaign: Campaign, *, actor: Actor) -> int:
             select(PublicLink).where(PublicLink.lead_id.in_([r[0] for r in rows])))}
         for lead_id, audit in rows:
             link = links.get(lead_id)
-            if link is not None and is_live(link) and link.audit_id == audit.id:
+            if link is not None and (link.revoked_at is not None or
+                                     (is_live(link) and link.audit_id == audit.id)):
                 continue
-            publish(audit, actor=actor, peers=peers)
+            publish(audit, actor=actor, peers=peers, pdf=False)
             count += 1
     if count:
         activity.record(actor, "public.bulk_published",

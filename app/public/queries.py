@@ -18,13 +18,14 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flask import current_app
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 
 from app.audits.engine.scoring import PITCH_WEIGHT
 from app.extensions import db
 from app.models import Audit, AuditStatus, PublicLink
 from app.models.base import utcnow
 from app.public import plain
+from app.ratelimit import Decision
 from app.untrusted import clean_text, safe_url
 
 TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{43}")
@@ -155,11 +156,21 @@ def grade(score: Any) -> dict[str, str] | None:
     return {"letter": "F", "band": "poor"}
 
 
-def _shots(snapshot: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """Screenshots of the snapshot by name (only well-formed names with a stored key)."""
+def _present(audit: Audit) -> set[str]:
+    """Storage keys of the audit's screenshots that still exist: upkeep removes old
+    full-size captures from ``audit.screenshots`` (never from the frozen snapshot)."""
+    index = audit.screenshots if isinstance(audit.screenshots, dict) else {}
+    return {str(m["key"]) for m in index.values() if isinstance(m, dict) and m.get("key")}
+
+
+def _shots(audit: Audit) -> dict[str, dict[str, Any]]:
+    """Screenshots of the audit's snapshot by name: only well-formed names whose stored
+    file is still there (so the page never shows an image that would 404)."""
+    snapshot = audit.snapshot if isinstance(audit.snapshot, dict) else {}
+    present = _present(audit)
     out: dict[str, dict[str, Any]] = {}
     for meta in snapshot.get("screenshots") or []:
-        if not isinstance(meta, dict) or not meta.get("key"):
+        if not isinstance(meta, dict) or str(meta.get("key") or "") not in present:
             continue
         name = str(meta.get("name") or "")
         if SHOT_NAME.fullmatch(name):
@@ -171,7 +182,7 @@ def shot_for(link: PublicLink, audit: Audit, name: str) -> dict[str, Any] | None
     """The screenshot ``name`` of the link's published audit, if the snapshot has it."""
     if not SHOT_NAME.fullmatch(name or "") or audit.id != link.audit_id:
         return None
-    return _shots(audit.snapshot or {}).get(name)
+    return _shots(audit).get(name)
 
 
 def _image(meta: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -300,7 +311,7 @@ def page_view(link: PublicLink) -> dict[str, Any] | None:
         return None
     snap = audit.snapshot if isinstance(audit.snapshot, dict) else {}
     frozen = link.frozen or {}
-    shots = _shots(snap)
+    shots = _shots(audit)
     by_kind: dict[str, dict[str, Any]] = {}
     for meta in shots.values():
         if meta.get("kind") == "viewport":
@@ -366,6 +377,22 @@ def recently_emailed(lead_id: int, now: datetime | None = None) -> bool:
     return found is not None
 
 
+def miss_budget(key: str, *, limit: int, window: int) -> Decision:
+    """Whether ``key`` may count one more miss, read without writing: the first half of
+    :func:`app.ratelimit.hit`, so an address over its budget costs no write lock."""
+    from app.models.ratelimit import RateEvent
+
+    now = utcnow()
+    count, oldest = db.session.execute(
+        select(func.count(RateEvent.id), func.min(RateEvent.at))
+        .where(RateEvent.key == key[:300], RateEvent.at >= now - timedelta(seconds=window))
+    ).one()
+    if int(count or 0) >= limit and oldest is not None:
+        wait = (oldest + timedelta(seconds=window) - now).total_seconds()
+        return Decision(False, max(1, int(wait + 0.999)))
+    return Decision(True)
+
+
 def visitor_key(link_id: int, address: str, user_agent: str) -> str:
     """A per-link visitor key: an HMAC of address and browser (the raw address is never
     stored, and keys of two links cannot be matched up)."""
@@ -376,4 +403,4 @@ def visitor_key(link_id: int, address: str, user_agent: str) -> str:
 
 def shot_metas(audit: Audit) -> dict[str, dict[str, Any]]:
     """The audit snapshot's screenshots by name (for the staff preview)."""
-    return _shots(audit.snapshot if isinstance(audit.snapshot, dict) else {})
+    return _shots(audit)

@@ -13,8 +13,9 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
-from app.audits.engine.fetch import FetchError, send_once
+from app.audits.engine.fetch import FetchError, FetchNameNotFound, send_once
 from app.audits.engine.netguard import NameNotFound, TargetError
 from app.untrusted import clean_text
 from app.webhooks import signing, targets
@@ -83,10 +84,16 @@ def attempt(url: str, secret: str, body: Mapping[str, Any], config: Mapping[str,
         # An address refused now (it may have passed at registration: DNS rebinding) is
         # permanent; a lookup without an answer may be ours, so it is retried.
         transient = exc.code == "dns_failure" and not isinstance(exc, NameNotFound)
-        return Attempt(False, exc.code, targets.explain(exc, url), transient,
+        return Attempt(False, exc.code, targets.scrub(targets.explain(exc, url), url),
+                       transient, duration_ms=took())
+    except FetchError as exc:  # its message may name the URL, whose path can be a secret
+        # A name that does not exist (NXDOMAIN) will not exist in 15 minutes either: it
+        # fails at once; other lookup failures (timeouts, SERVFAIL) may be ours: retried.
+        if isinstance(exc, FetchNameNotFound):
+            message = targets.explain(NameNotFound(urlsplit(url).hostname or ""), url)
+            return Attempt(False, exc.code, message, False, duration_ms=took())
+        return Attempt(False, exc.code, targets.scrub(exc.message, url), True,
                        duration_ms=took())
-    except FetchError as exc:
-        return Attempt(False, exc.code, exc.message, True, duration_ms=took())
     excerpt = clean_text(result.body.decode("utf-8", "replace"))[:EXCERPT_CHARS] or None
     ok, transient = judge(result.status)
     if ok:

@@ -26,9 +26,8 @@ from app.jobs import registry
 from app.jobs.context import RunContext
 from app.models import DeliveryStatus, Run, WebhookDelivery, WebhookEndpoint
 from app.models.base import utcnow
-from app.untrusted import mask_url
 from app.webhooks import delivery as wire
-from app.webhooks import signing
+from app.webhooks import signing, targets
 from app.webhooks.events import KIND, SUBJECT
 
 log = logging.getLogger(__name__)
@@ -113,9 +112,9 @@ def on_final_failure(run: Run, code: str, message: str) -> None:
     endpoint.enabled, endpoint.disabled_at = False, now
     endpoint.disabled_reason = (
         f"Disabled automatically after {endpoint.consecutive_failures} deliveries in a row "
-        f"failed; the last one: {code}: {message}")[:500]
+        f"failed; the last one: {code}: {targets.scrub(message, endpoint.url)}")[:500]
     activity.record(activity.SYSTEM, "webhook.disabled",
-                    f"Webhook to {mask_url(endpoint.url)} disabled after "
+                    f"Webhook to {targets.origin(endpoint.url)} disabled after "
                     f"{endpoint.consecutive_failures} failed deliveries in a row",
                     subject=("webhook_endpoint", endpoint.id))
     log.warning("webhook endpoint %s disabled: %s", endpoint.id, endpoint.disabled_reason)
@@ -132,7 +131,7 @@ def run_delivery(ctx: RunContext) -> dict[str, Any]:
     ctx.check_lease()
     _record(ctx, outcome)
     # One line per attempt (the runs core logs the error and the retry itself).
-    sent = f"POST {mask_url(url)} ({body.get('event')}, {body.get('id')})"
+    sent = f"POST {targets.origin(url)} ({body.get('event')}, {body.get('id')})"
     if not outcome.ok:
         ctx.log(f"{sent}: {outcome.code}" + (f", answer: {outcome.excerpt[:200]}"
                                              if outcome.excerpt else ""),

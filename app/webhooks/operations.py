@@ -23,7 +23,7 @@ from app.extensions import db
 from app.jobs import runs
 from app.models import DeliveryStatus, Run, RunStatus, WebhookDelivery, WebhookEndpoint
 from app.models.base import utcnow
-from app.untrusted import clean_text, mask_url
+from app.untrusted import clean_text
 from app.webhooks import signing, targets
 from app.webhooks.events import EVENTS, KIND, SUBJECT, TEST_EVENT, queue_delivery
 
@@ -82,7 +82,7 @@ def create_endpoint(url: str, events: Iterable[str], *, actor: Actor,
     db.session.add(endpoint)
     db.session.flush()
     activity.record(actor, "webhook.created",
-                    f"added a webhook to {mask_url(canonical)} ({', '.join(chosen)})",
+                    f"added a webhook to {targets.origin(canonical)} ({', '.join(chosen)})",
                     subject=("webhook_endpoint", endpoint.id))
     return Issued(endpoint, signing.derive_secret(config["SECRET_KEY"], salt))
 
@@ -95,7 +95,7 @@ def rotate_secret(endpoint: WebhookEndpoint, *, actor: Actor,
     endpoint.secret_rotated_at = utcnow()
     db.session.flush()
     activity.record(actor, "webhook.secret_rotated",
-                    f"rotated the signing secret of the webhook to {mask_url(endpoint.url)}",
+                    f"rotated the signing secret of the webhook to {targets.origin(endpoint.url)}",
                     subject=("webhook_endpoint", endpoint.id))
     return Issued(endpoint, signing.derive_secret(config["SECRET_KEY"], endpoint.secret_salt))
 
@@ -107,7 +107,8 @@ def disable_endpoint(endpoint: WebhookEndpoint, *, actor: Actor) -> None:
     endpoint.enabled, endpoint.disabled_at = False, utcnow()
     endpoint.disabled_reason = f"Disabled by {actor.label}."[:500]
     db.session.flush()
-    activity.record(actor, "webhook.disabled", f"disabled the webhook to {mask_url(endpoint.url)}",
+    activity.record(actor, "webhook.disabled",
+                    f"disabled the webhook to {targets.origin(endpoint.url)}",
                     subject=("webhook_endpoint", endpoint.id))
 
 
@@ -119,7 +120,8 @@ def enable_endpoint(endpoint: WebhookEndpoint, *, actor: Actor) -> None:
     endpoint.disabled_at = endpoint.disabled_reason = None
     endpoint.consecutive_failures = 0
     db.session.flush()
-    activity.record(actor, "webhook.enabled", f"re-enabled the webhook to {mask_url(endpoint.url)}",
+    activity.record(actor, "webhook.enabled",
+                    f"re-enabled the webhook to {targets.origin(endpoint.url)}",
                     subject=("webhook_endpoint", endpoint.id))
 
 
@@ -137,7 +139,7 @@ def delete_endpoint(endpoint: WebhookEndpoint, *, actor: Actor) -> None:
     url, endpoint_id = endpoint.url, endpoint.id
     db.session.delete(endpoint)
     db.session.flush()
-    activity.record(actor, "webhook.deleted", f"deleted the webhook to {mask_url(url)}",
+    activity.record(actor, "webhook.deleted", f"deleted the webhook to {targets.origin(url)}",
                     subject=("webhook_endpoint", endpoint_id))
 
 

@@ -86,8 +86,10 @@ def verify(secret: str, body: bytes, timestamp: str | None, signature_header: st
     candidates = [value for scheme, sep, value in offered if sep and scheme == SCHEME]
     if not candidates:
         raise SignatureError("malformed", f"No {SCHEME}= signature in the header.")
-    expected = signature(secret, sent, body).partition("=")[2]
-    if not any(hmac.compare_digest(expected, c) for c in candidates):
+    if not all(c.isascii() for c in candidates):  # compare_digest refuses non-ASCII str
+        raise SignatureError("malformed", "The signature is not hexadecimal.")
+    expected = signature(secret, sent, body).partition("=")[2].encode()
+    if not any(hmac.compare_digest(expected, c.encode()) for c in candidates):
         raise SignatureError("mismatch", "The signature does not match the body.")
     return sent
 

@@ -52,6 +52,37 @@ def connector(config: Mapping[str, Any]) -> SocketConnect | None:
     return cast("SocketConnect", connect) if callable(connect) else None
 
 
+def origin(url: str) -> str:
+    """``scheme://host[:port]`` of ``url``: how a webhook URL is named outside the admin's
+    webhook pages. Slack, Zapier or Discord hook URLs carry their secret in the path (or
+    the query), so activity, run logs and run errors (which read keys can see through
+    ``GET /api/v1/runs/<id>``) show only where the URL points."""
+    try:
+        parts = urlsplit(url)
+        hostport = parts.netloc.rpartition("@")[2]
+    except ValueError:
+        return "(invalid URL)"
+    if not parts.scheme or not hostport:
+        return "(invalid URL)"
+    return f"{parts.scheme}://{hostport}"
+
+
+def scrub(text: str, url: str) -> str:
+    """``text`` (an error message, say) with ``url`` and its path and query replaced by
+    :func:`origin`, wherever they appear."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return text.replace(url, "(invalid URL)") if url else text
+    short = origin(url)
+    text = text.replace(url, short)
+    tail = parts.path + (f"?{parts.query}" if parts.query else "")
+    for piece in (tail, parts.path, parts.query):
+        if len(piece) > 1:
+            text = text.replace(piece, "/…")
+    return text
+
+
 def explain(exc: TargetError, url: str) -> str:
     """A sentence for people about why ``url`` is refused."""
     if exc.code == "dns_failure":

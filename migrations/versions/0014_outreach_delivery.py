@@ -6,6 +6,8 @@ by the daily, per-domain and spacing limits), its recipient's domain, when it we
 server's answer. Adds to ``campaigns`` the pacing (daily cap, per-recipient-domain cap,
 minimum spacing, sending window in the campaign's time zone) and the automatic pause
 after repeated SMTP failures (``paused_at``, ``paused_reason``, the failure streak).
+Indexes ``outreach(recipient, status)`` and ``leads(email)`` for lookups by address
+(unsubscribe, bounces).
 
 Plain ADD COLUMNs (no table copy): ``outreach`` is referenced by its events.
 
@@ -50,6 +52,9 @@ def upgrade():
     for column in _outreach():
         op.add_column("outreach", column)
     op.create_index("ix_outreach_slot_at", "outreach", ["slot_at"])
+    # The unsubscribe and bounce paths look messages and leads up by address.
+    op.create_index("ix_outreach_recipient_status", "outreach", ["recipient", "status"])
+    op.create_index("ix_leads_email", "leads", ["email"])
     for column in _campaigns():
         op.add_column("campaigns", column)
 
@@ -60,6 +65,8 @@ def downgrade():
     # and with foreign keys on it would cascade to the leads).
     for column in reversed(_campaigns()):
         op.drop_column("campaigns", column.name)
+    op.drop_index("ix_leads_email", table_name="leads")
+    op.drop_index("ix_outreach_recipient_status", table_name="outreach")
     op.drop_index("ix_outreach_slot_at", table_name="outreach")
     for column in reversed(_outreach()):
         op.drop_column("outreach", column.name)

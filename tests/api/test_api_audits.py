@@ -91,3 +91,17 @@ def test_an_unfinished_audit_cannot_be_published(api):
     assert resp.status_code == 409 and resp.json["error"]["code"] == "not_publishable"
     running = api.get(f"/audits/{audit.id}").json
     assert running["audit"]["status"] == "running"
+
+
+def test_a_lead_shows_its_latest_finished_audit_as_its_list_row_does(api):
+    """A running audit made after a finished one is not the lead's "latest audit": the lead
+    answers ``Lead.latest_audit_id``, the same audit as its row in the list."""
+    done = _finished_audit(api)
+    queued = Audit(lead_id=done.lead_id, url="http://rosa.example/", status=AuditStatus.RUNNING)
+    db.session.add(queued)
+    db.session.commit()
+    assert queued.id > done.id
+    lead = api.get(f"/leads/{done.lead_id}").json["lead"]
+    [row] = api.get("/campaigns/bakers/leads").json["data"]
+    assert lead["latest_audit"]["id"] == row["latest_audit_id"] == done.id
+    assert lead["latest_audit"]["status"] == "succeeded"

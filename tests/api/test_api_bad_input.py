@@ -7,7 +7,8 @@ import pytest
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import Activity, Campaign, Lead
+from app.models import Activity, Audit, AuditStatus, Campaign, Lead, Run, RunStatus
+from app.models.base import utcnow
 
 
 def _nothing_written():
@@ -135,19 +136,42 @@ def test_bad_parameters_are_422(api, campaign):
 
 
 def test_ids_of_other_kinds_and_unknown_ids_are_404(api, campaign):
-    lead = api.post(f"/campaigns/{campaign}/leads", {"business_name": "A",
-                                                     "website": "a.example"}).json["lead"]
+    """Ids are plain integers, one sequence per kind: an id of another kind is found only
+    if a row of the asked kind happens to have it. With runs and audits in their tables
+    (ids 1 and 2, about leads 4 and 3), the leads' own ids 3 and 4 find no run and no
+    audit, whichever column might be confused with the id (subject, lead)."""
+    leads = [api.post(f"/campaigns/{campaign}/leads", {
+        "business_name": f"L{i}", "website": f"l{i}.example"}).json["lead"]["id"]
+        for i in range(4)]
+    assert leads == [1, 2, 3, 4]
+    runs = [Run(kind="audit", subject_type="lead", subject_id=lead, status=RunStatus.SUCCEEDED)
+            for lead in (4, 3)]
+    db.session.add_all(runs)
+    db.session.flush()
+    audits = [Audit(lead_id=lead, run_id=run.id, url=f"http://l{lead - 1}.example/",
+                    status=AuditStatus.SUCCEEDED, score=50, finished_at=utcnow())
+              for lead, run in zip((4, 3), runs, strict=True)]
+    db.session.add_all(audits)
+    db.session.commit()
+    assert [r.id for r in runs] == [1, 2] and [a.id for a in audits] == [1, 2]
+    # The rows of each kind answer under their own ids...
+    assert api.get("/runs/1").json["subject"] == {"type": "lead", "id": 4}
+    assert api.get("/runs/2").json["audit_id"] == 2
+    assert api.get("/audits/1").json["audit"]["lead_id"] == 4
+    assert api.get("/leads/4").status_code == 200
+    # ...and not under the id of a lead, an activity or a campaign.
     campaign_id = db.session.scalar(select(Campaign.id))
     activity_id = db.session.scalar(select(Activity.id).order_by(Activity.id.desc()))
-    assert api.get(f"/leads/{lead['id']}").status_code == 200
-    for path in (f"/runs/{lead['id']}", f"/audits/{lead['id']}", f"/leads/{activity_id + 50}",
-                 f"/leads/{campaign_id + 1000}", "/leads/0", "/leads/-1", "/leads/abc",
-                 "/leads/99999999999999999999", "/campaigns/nope/leads",
+    for path in ("/runs/3", "/runs/4", "/audits/3", "/audits/4", f"/leads/{activity_id + 50}",
+                 f"/runs/{activity_id}", f"/leads/{campaign_id + 1000}", "/leads/0",
+                 "/leads/-1", "/leads/abc", "/leads/99999999999999999999",
+                 "/campaigns/nope/leads", "/campaigns/1/leads",
                  "/files/../instance/config.py", "/files/logos/x.png", "/nope"):
         resp = api.get(path)
         assert resp.status_code == 404, (path, resp.status_code)
         assert resp.is_json and resp.json["error"]["code"] == "not_found", path
     assert api.post(f"/leads/{campaign_id + 1000}/audits").status_code == 404
+    assert api.post("/audits/4/publish").status_code == 404
 
 
 def test_wrong_method_is_json(api):

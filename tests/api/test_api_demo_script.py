@@ -16,9 +16,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from app.activity import SYSTEM
+from app.campaigns.operations import create_campaign
 from app.cli import main
 from app.extensions import db
-from app.models import Activity, Audit, AuditStatus, Lead
+from app.leads.operations import create_lead
+from app.models import Activity, Audit, AuditStatus, Lead, Run, RunStatus
 from app.public.queries import is_live, link_for_lead
 
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "api-demo.sh"
@@ -83,6 +86,18 @@ def worker(app):
     get_engine(config_from_mapping(app.config)).close()
 
 
+def _other_rows_first() -> None:
+    """Five leads and two finished runs of another campaign: the script's lead then gets
+    id 6, its run id 3 and its audit id 1, so an id read from the wrong place (the run's
+    ``subject.id`` is the lead's) points at nothing or at something else."""
+    other = create_campaign("Earlier work", actor=SYSTEM)
+    for i in range(5):
+        create_lead(other, {"business_name": f"Earlier {i}",
+                            "website_url": f"earlier-{i}.example"}, actor=SYSTEM)
+    db.session.add_all(Run(kind="noop", status=RunStatus.SUCCEEDED) for _ in range(2))
+    db.session.flush()
+
+
 @pytest.mark.browser  # the worker's real engine launches Chromium
 @pytest.mark.slow
 def test_the_curl_script_does_the_whole_round(app, runner, live_server, site, worker):
@@ -90,6 +105,7 @@ def test_the_curl_script_does_the_whole_round(app, runner, live_server, site, wo
     made = runner.invoke(main, ["keys", "create", "demo script", "--scope", "write"])
     assert made.exit_code == 0, made.output
     key = made.stdout.strip()
+    _other_rows_first()  # so lead, run and audit ids all differ: a script mixing them fails
     db.session.commit()  # end the test's transaction: the server and worker write now
     env = {"PATH": os.environ["PATH"], "PITCHFAST_KEY": key, "LC_ALL": "C.UTF-8"}
     out = subprocess.run(["bash", str(SCRIPT), f"http://{site}/", live_server], env=env,
@@ -102,7 +118,9 @@ def test_the_curl_script_does_the_whole_round(app, runner, live_server, site, wo
     assert "/r/" in lines["published"]
     db.session.expire_all()
     lead = db.session.get(Lead, int(lines["lead"]))
+    assert lead.business_name == "Demo business"
     audit = db.session.scalar(select(Audit).where(Audit.lead_id == lead.id))
+    assert lines["audit requested"] == f"run {audit.run_id}" != f"run {lead.id}"
     assert audit.status == AuditStatus.SUCCEEDED and str(audit.score) in out.stdout
     assert is_live(link_for_lead(lead.id))
     by_key = set(db.session.scalars(select(Activity.verb).where(

@@ -126,6 +126,33 @@ def test_rate_limit_per_key_with_retry_after(app, client, make_key):
     assert client.get("/api/v1/campaigns", headers=_bearer(key)).status_code == 200
 
 
+def test_a_flood_of_made_up_keys_is_throttled_per_address_before_the_key_statement(
+        app, client, make_key, count_statements):
+    """Any well-formed ``pf_`` key costs the key's UPDATE (SQLite's write lock): after
+    ``API_AUTH_FAILURE_LIMIT`` refusals an address gets 429 with ``Retry-After`` from one
+    read, before any key statement, whatever key it sends; other addresses go on."""
+    app.config.update(API_AUTH_FAILURE_LIMIT=3, API_AUTH_FAILURE_WINDOW_SECONDS=60)
+    good = make_key("read")
+    flood = {"REMOTE_ADDR": "203.0.113.9"}
+    codes = [client.get("/api/v1/campaigns", headers=_bearer("pf_" + f"{i:043d}"),
+                        environ_base=flood).status_code for i in range(3)]
+    assert codes == [401, 401, 401]
+    with count_statements() as seen:
+        limited = client.get("/api/v1/campaigns", headers=_bearer("pf_" + "y" * 43),
+                             environ_base=flood)
+    assert limited.status_code == 429 and limited.json["error"]["code"] == "rate_limited"
+    assert 1 <= int(limited.headers["Retry-After"]) <= 60
+    assert len(seen.seen) == 1 and seen.seen[0].lstrip().upper().startswith("SELECT"), \
+        seen.seen  # no key statement, no write
+    # The limit is per address: another one is refused or served as usual...
+    assert client.get("/api/v1/campaigns", headers=_bearer(good),
+                      environ_base={"REMOTE_ADDR": "198.51.100.7"}).status_code == 200
+    # ...and a good key pays nothing extra: the key's statement, then the page's one.
+    with count_statements() as seen:
+        assert client.get("/api/v1/campaigns", headers=_bearer(good)).status_code == 200
+    assert len(seen.seen) == 2, seen.seen
+
+
 def test_the_limit_holds_across_apps_sharing_the_database(app, app_config, make_key):
     """Two app instances (two web processes, each request in its own context) count in
     the same row of the same database."""

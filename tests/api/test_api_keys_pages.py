@@ -82,3 +82,26 @@ def test_cli_create_list_revoke(app, runner):
     bad_date = runner.invoke(main, ["keys", "create", "x", "--scope", "read",
                                     "--expires", "tomorrow"])
     assert bad_date.exit_code == 2 and "30d" in bad_date.output
+
+
+def test_more_keys_than_a_page_are_paged_not_cut(app, runner, client, auth):
+    """Past 200 keys the page and `keys list` say how many there are and page on; no key
+    is silently left out."""
+    from app.apikeys.queries import PER_PAGE
+
+    db.session.add_all(ApiKey(name=f"bulk {i}", scope="read", prefix=f"pf_{i:06d}",
+                              token_hash=key_hash(f"pf_bulk_{i}"), window_count=0)
+                       for i in range(PER_PAGE + 5))
+    db.session.commit()
+    first = runner.invoke(main, ["keys", "list"])
+    assert first.exit_code == 0 and len(first.stdout.splitlines()) == PER_PAGE
+    assert f"Showing 1–{PER_PAGE} of {PER_PAGE + 5} keys; --page 2 for more." in first.stderr
+    second = runner.invoke(main, ["keys", "list", "--page", "2"])
+    assert len(second.stdout.splitlines()) == 5 and "bulk 0\n" in second.stdout
+    assert f"Showing {PER_PAGE + 1}–{PER_PAGE + 5} of {PER_PAGE + 5} keys." in second.stderr
+    auth.login("admin")
+    page1 = client.get("/api-keys/").get_data(as_text=True)
+    assert f"of {PER_PAGE + 5} keys" in page1 and "page=2" in page1
+    assert page1.count('data-label="Key"') == PER_PAGE
+    page2 = client.get("/api-keys/?page=2").get_data(as_text=True)
+    assert page2.count('data-label="Key"') == 5 and ">bulk 0<" in page2

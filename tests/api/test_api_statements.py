@@ -63,3 +63,21 @@ def test_a_lead_and_a_run_are_one_statement_each(api, count_statements):
     with count_statements() as seen:
         assert api.get(f"/leads/{lead_id}").status_code == 200
     assert seen.count == 2, seen.seen  # the key, then the lead with its newest audit
+
+
+def test_a_cursor_page_counts_nothing(api, count_statements):
+    """The API shows no "51–100 of N": a page reached by a cursor reads its rows without
+    counting the matches or the rows ahead (the first page counts the matches once)."""
+    _seed()
+    db.session.commit()
+    for params in ({"limit": 100}, {"limit": 50, "status": "won"}, {"limit": 100, "q": "shop"}):
+        first = api.get("/campaigns/big/leads", query_string=params).json
+        assert first["total"] == (84 if "status" in params else 250)
+        with count_statements() as seen:
+            second = api.get("/campaigns/big/leads", query_string={
+                **params, "cursor": first["next_cursor"]}).json
+        assert second["total"] is None and len(second["data"]) == min(
+            params["limit"], first["total"] - params["limit"])
+        page_sql = [s for s in seen.seen if "leads" in s.lower()
+                    and not s.lstrip().upper().startswith("UPDATE API_KEYS")]
+        assert page_sql and not any("count(" in s.lower() for s in page_sql), page_sql

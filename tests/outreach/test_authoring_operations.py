@@ -88,6 +88,27 @@ def test_the_sandbox_refuses_what_templates_must_not_do(source, message):
     assert "<class" not in out
 
 
+@pytest.mark.parametrize("source, message", [
+    ('{{ ("x" * 1000) * 1000 * 1000 }}', "past 50000 characters"),
+    ('{% set s = "x" * 1000 %}{% set s = s * 50 %}{{ s + s }}', "joining text past"),
+    ('{% set s = "x" * 1000 %}{% for a in s %}{% for b in s %}{% for c in s %}'
+     '{% endfor %}{% endfor %}{% endfor %}', "loops may run at most 10000 times"),
+    ('{% for a in findings %}{% for b in ("y" * 1000) %}{% for c in ("z" * 1000) %}'
+     '{% endfor %}{% endfor %}{% endfor %}', "loops may run at most"),
+])
+def test_template_resource_limits_fail_fast_with_a_clear_error(source, message):
+    import time
+
+    started = time.monotonic()
+    with pytest.raises(templates.TemplateProblem, match=message):
+        templates.render(source, {"findings": ["a", "b"]})
+    assert time.monotonic() - started < 2
+    # ordinary loops still work, loop variables included
+    out = templates.render("{% for f in findings %}{{ loop.index }}. {{ f }}\n{% endfor %}",
+                           {"findings": ["a", "b"]})
+    assert out.text == "1. a\n2. b\n"
+
+
 def test_missing_field_is_flagged_and_blocks_approval_until_edited(camp, actor):
     ops.save_template(camp, step=1, variant=TemplateVariant.STANDARD,
                       subject="For {{ contact_name }}",
@@ -319,6 +340,37 @@ def test_follow_ups_come_after_n_days_and_stop_on_reply_or_opt_out(camp, actor):
     assert follow.status == OS.CANCELED
 
 
+def test_bulk_draft_skips_leads_already_emailed_or_in_a_sales_stage(camp, actor):
+    sent_lead = f.lead(camp, "Sent One", email="s@sent.example")
+    unknown_lead = f.lead(camp, "Unknown Two", email="u@unknown.example")
+    replied = f.lead(camp, "Replied Three", email="r@replied.example")
+    won = f.lead(camp, "Won Four", email="w@won.example")
+    fresh = f.lead(camp, "Fresh Five", email="f@fresh.example")
+    first = ops.draft_for_lead(sent_lead, actor=actor)
+    ops.approve(first, actor=actor)
+    _sent(first, 0)
+    sent_lead.status = LeadStatus.CONTACTED
+    second = ops.draft_for_lead(unknown_lead, actor=actor)
+    ops.approve(second, actor=actor)
+    for st in (OS.QUEUED, OS.SENDING, OS.UNKNOWN):
+        record_status(second, st, actor=SYSTEM)
+    third = ops.draft_for_lead(replied, actor=actor)
+    ops.approve(third, actor=actor)
+    _sent(third, 0)
+    replied.status = LeadStatus.CONTACTED
+    ops.mark_replied(replied, actor=actor)
+    won.status = LeadStatus.WON
+    db.session.flush()
+    result = ops.draft_campaign(camp, actor=actor)
+    assert [m.lead_id for m in result.drafted] == [fresh.id]
+    # sent, possibly sent (unknown), replied, won: all already contacted
+    assert result.already_open == 0 and result.already_contacted == 4
+    assert "4 already contacted" in result.summary
+    for lead in (sent_lead, replied, won):
+        with pytest.raises(ops.OutreachError, match="already been emailed"):
+            ops.draft_for_lead(lead, actor=actor)
+
+
 def test_mark_replied_needs_a_sent_email(camp, actor):
     lead = f.lead(camp)
     ops.draft_for_lead(lead, actor=actor)
@@ -326,17 +378,26 @@ def test_mark_replied_needs_a_sent_email(camp, actor):
         ops.mark_replied(lead, actor=actor)
 
 
-def test_the_cli_drafts_and_approves_like_the_pages(camp, runner):
+def test_the_cli_drafts_and_approves_like_the_pages(camp, runner, create_user):
     f.lead(camp)
     f.lead(camp, "Nomail", email=None)
     db.session.commit()
     out = runner.invoke(main, ["outreach", "draft", "--campaign", camp.slug])
     assert "1 drafted, 1 without an email address" in out.output and "Nomail" in out.output
     msg = db.session.query(Outreach).one()
-    approved = runner.invoke(main, ["outreach", "approve", str(msg.id)])
-    assert "1 done" in approved.output
+    # an approval is a person's: --as is required and must name an existing user
+    anonymous = runner.invoke(main, ["outreach", "approve", str(msg.id)])
+    assert anonymous.exit_code == 2 and "--as" in anonymous.output
+    nobody = runner.invoke(main, ["outreach", "approve", str(msg.id), "--as", "x@nowhere.example"])
+    assert nobody.exit_code == 1 and "No user with the email" in nobody.output
     db.session.refresh(msg)
-    assert msg.status == OS.APPROVED
+    assert msg.status == OS.PENDING_APPROVAL
+    person = create_user(email="ann@agency.example")
+    approved = runner.invoke(main, ["outreach", "approve", str(msg.id), "--as",
+                                    "Ann@Agency.example"])
+    assert "1 done" in approved.output, approved.output
+    db.session.refresh(msg)
+    assert msg.status == OS.APPROVED and msg.approved_by_id == person.id
     missing = runner.invoke(main, ["outreach", "draft", "--campaign", "nope"])
     assert missing.exit_code == 1 and "No campaign" in missing.output
 

@@ -80,6 +80,21 @@ def test_smtp_card_never_shows_the_password(app, client, create_user):
     assert "Send a test email to me" in page
 
 
+def test_real_smtp_without_https_base_url_shows_why_sending_is_blocked(app, client,
+                                                                      create_user):
+    app.config.update(SMTP_HOST="smtp.example.com", SMTP_PORT=587,
+                      PUBLIC_BASE_URL="http://pitch.example.com")
+    _login(client, create_user)
+    f.agency()
+    f.campaign("dentists")
+    db.session.commit()
+    for path in ("/sending/", "/outreach/", "/campaigns/dentists"):
+        page = client.get(path).get_data(as_text=True)
+        assert "Sending is blocked" in page and "PUBLIC_BASE_URL" in page, path
+    app.config.update(PUBLIC_BASE_URL="https://pitch.example.com")
+    assert "Sending is blocked" not in client.get("/sending/").get_data(as_text=True)
+
+
 def test_test_email_needs_the_csrf_token_and_says_what_failed(app, client, create_user):
     app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=1, SMTP_SECURITY="none",
                       SMTP_TIMEOUT_SECONDS=2)

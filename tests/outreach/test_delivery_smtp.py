@@ -141,6 +141,54 @@ def test_a_hard_bounce_fails_the_message_and_adds_the_address(app, smtp, drain):
     assert db.session.scalars(select(Campaign)).one().paused_at is None
 
 
+@pytest.mark.parametrize("where,reply", [
+    ("rcpt", "554 5.7.1 <{addr}>: Relay access denied"),
+    ("rcpt", "550 relaying denied"),
+    ("rcpt", "530 5.7.0 Authentication required"),
+    ("data", "554 5.7.1 Message rejected by policy"),
+    ("data", "550 Administrative prohibition"),
+])
+def test_a_misconfigured_server_does_not_fill_do_not_contact(app, smtp, drain, where, reply):
+    addrs = ["a@one.example", "b@two.example", "c@three.example"]
+    for addr in addrs:
+        if where == "rcpt":
+            smtp.behaviour.rcpt_replies[addr] = reply.format(addr=addr)
+    if where == "data":
+        smtp.behaviour.data_reply = reply
+    first = approved_message(name="A One", email=addrs[0])
+    camp = db.session.scalars(select(Campaign)).one()
+    approved_message(name="B Two", email=addrs[1], camp=camp)
+    approved_message(name="C Three", email=addrs[2], camp=camp)
+    drain()
+    o = _reload(first)
+    assert o.status == OS.FAILED and "not added to do-not-contact" in o.last_error
+    assert _send_run(o).error_code == "smtp_rejected"
+    assert db.session.scalars(select(BlacklistEntry)).all() == []
+    assert {lead.status for lead in db.session.scalars(select(Lead))} != {
+        LeadStatus.BLACKLISTED}
+    camp = db.session.scalars(select(Campaign)).one()
+    db.session.refresh(camp)
+    assert camp.paused_at is not None and "3 SMTP failures" in camp.paused_reason
+
+
+@pytest.mark.parametrize("reply,bounce", [
+    ("550 5.1.1 <x@y.example>: Recipient address rejected: User unknown", True),
+    ("550 Requested action not taken: mailbox unavailable", True),
+    ("553 5.1.3 Bad destination mailbox address syntax", True),
+    ("550 5.7.1 Relaying denied", False),
+    ("554 5.7.1 Service unavailable; Client host blocked", False),
+    ("550 relay not permitted", False),
+    ("535 5.7.8 Authentication credentials invalid", False),
+    ("550 5.1.7 Bad sender's mailbox address syntax", False),
+    ("554 Transaction failed", False),
+])
+def test_only_unknown_mailboxes_are_bounces(reply, bounce):
+    from app import mail
+
+    code = int(reply[:3])
+    assert mail.is_bounce(code, reply[4:]) is bounce
+
+
 def test_a_4xx_is_retried_and_then_sent_once(app, smtp, drain):
     smtp.behaviour.mail_reply = "451 4.3.0 Try again later"
     o = approved_message()
@@ -294,6 +342,8 @@ def test_send_test_email(app, smtp):
     got = smtp.wait_for(1)
     assert got[0].rcpt_tos == ["me@agency.example"]
     assert got[0].message["Subject"] == "PitchFast test email"
+    row = db.session.scalar(select(Activity).where(Activity.verb == "outreach.test_email"))
+    assert row is not None and "me@agency.example" in row.summary
 
 
 def test_the_cli_calls_the_same_operations(app, smtp, drain, runner):
@@ -313,3 +363,79 @@ def test_the_cli_calls_the_same_operations(app, smtp, drain, runner):
     result = runner.invoke(main, ["outreach", "resume", "dentists"])
     assert result.exit_code == 1 and "not paused" in result.output
     assert "0 email(s) queued" in runner.invoke(main, ["outreach", "dispatch"]).output
+
+
+def test_an_internationalized_domain_goes_out_in_its_ascii_form(app, smtp, drain):
+    o = approved_message(email="info@müller.de")
+    assert o.recipient == "info@müller.de"
+    drain()
+    o = _reload(o)
+    assert o.status == OS.SENT, o.last_error
+    got = smtp.wait_for(1)
+    assert got[0].rcpt_tos == ["info@xn--mller-kva.de"]
+    assert got[0].message["To"] == "info@xn--mller-kva.de"
+
+
+def test_a_non_ascii_local_part_is_refused_at_draft_with_a_clear_message(app):
+    import authoring_support as f
+
+    from app.activity import SYSTEM
+    from app.outreach import operations as ops
+
+    f.agency()
+    lead = f.lead(f.campaign(), email="jörg@example.de")
+    with pytest.raises(ops.OutreachError, match="non-ASCII characters before the @"):
+        ops.draft_for_lead(lead, actor=SYSTEM)
+
+
+def test_deliver_turns_unencodable_addresses_into_a_mail_error(app, smtp):
+    from app import mail
+
+    raw = mail.plain_message(from_="a@b.example", to="x@y.example", subject="t", body="x")
+    # an internationalized domain is sent in its ASCII form, straight to the real server
+    mail.deliver(smtp.config(), raw, envelope_from="a@b.example", to="info@müller.de")
+    assert smtp.wait_for(1)[0].rcpt_tos == ["info@xn--mller-kva.de"]
+    # a non-ASCII local part has no ASCII form: a MailError, no connection opened
+    before = smtp.connections
+    with pytest.raises(mail.MailError) as caught:
+        mail.deliver(smtp.config(), raw, envelope_from="a@b.example", to="jörg@example.de")
+    assert caught.value.kind == "rejected" and "SMTPUTF8" in str(caught.value)
+    assert smtp.connections == before
+
+
+def test_a_window_closing_between_dispatch_and_send_puts_the_message_back(app, smtp, drain):
+    o = approved_message()
+    pacing.dispatch()
+    o = _reload(o)
+    assert o.status == OS.QUEUED and o.slot_at is not None
+    # The window closes before the send run starts (set the window to one not open now).
+    camp = db.session.scalars(select(Campaign)).one()
+    now = utcnow()
+    minute = now.hour * 60 + now.minute
+    camp.timezone = "UTC"
+    camp.send_window_start, camp.send_window_end = (
+        (minute + 60, minute + 120) if minute < 1200 else (0, 60))
+    db.session.commit()
+    drain()
+    o = _reload(o)
+    assert o.status == OS.APPROVED and o.slot_at is None and o.recipient_domain is None
+    assert "sending window" in (o.last_error or "")
+    assert smtp.connections == 0 and smtp.received == []
+    assert _send_run(o).status == RunStatus.SUCCEEDED
+
+
+def test_a_real_smtp_server_without_an_https_base_url_sends_nothing(app, smtp, drain):
+    o = approved_message()
+    pacing.dispatch()  # queued while the set-up was fine
+    app.config.update(SMTP_HOST="smtp.example.com", SMTP_SECURITY="starttls",
+                      PUBLIC_BASE_URL="http://pitch.example.com")
+    assert delivery.sending_blocked(app.config) and not delivery.sending_enabled(app.config)
+    drain()
+    o = _reload(o)
+    assert o.status == OS.APPROVED and o.slot_at is None
+    assert "PUBLIC_BASE_URL" in o.last_error and "https://" in o.last_error
+    assert pacing.dispatch() == {"campaigns": 0, "queued": 0}
+    assert _reload(o).status == OS.APPROVED
+    # loopback SMTP (a test server) or an https:// address: not blocked
+    assert delivery.sending_blocked({**app.config, "SMTP_HOST": "127.0.0.1"}) is None
+    assert delivery.sending_blocked({**app.config, "PUBLIC_BASE_URL": "https://p.example"}) is None

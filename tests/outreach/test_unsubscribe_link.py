@@ -121,3 +121,31 @@ def test_unknown_tokens_are_404_for_both_methods(client, sent, token):
     assert client.post(f"/u/{token}").status_code == 404
     assert unsubscribe.outreach_for_token(token) is None
     assert db.session.scalar(select(BlacklistEntry)) is None
+
+
+def test_lookups_by_address_use_their_indexes(app, sent):
+    """outreach(recipient, status) and leads(email) exist (migration 0014 and the models)
+    and the unsubscribe path's lookups use them (SQLite's plan)."""
+    from sqlalchemy import inspect, text
+
+    insp = inspect(db.session.connection())
+    assert {"ix_outreach_recipient_status"} <= {i["name"] for i in insp.get_indexes("outreach")}
+    assert {"ix_leads_email"} <= {i["name"] for i in insp.get_indexes("leads")}
+    if db.engine.dialect.name == "sqlite":
+        plan = " ".join(str(r[-1]) for r in db.session.execute(text(
+            "EXPLAIN QUERY PLAN SELECT id FROM leads WHERE email = 'a@b.example'")))
+        assert "ix_leads_email" in plan, plan
+        plan = " ".join(str(r[-1]) for r in db.session.execute(text(
+            "EXPLAIN QUERY PLAN SELECT id FROM outreach WHERE recipient = 'a@b.example' "
+            "AND status IN ('approved', 'queued')")))
+        assert "ix_outreach_recipient_status" in plan, plan
+    # the unsubscribe still reaches every lead with that address
+    o, _ = sent
+    other = Lead(campaign_id=db.session.get_one(Lead, o.lead_id).campaign_id,
+                 business_name="Same Inbox", domain="same-inbox.example",
+                 email=o.recipient)
+    db.session.add(other)
+    db.session.flush()
+    unsubscribe.unsubscribe(o)
+    assert other.status == LeadStatus.UNSUBSCRIBED
+    assert db.session.get_one(Lead, o.lead_id).status == LeadStatus.UNSUBSCRIBED

@@ -26,8 +26,12 @@ def test_publish_url_rotate_revoke_from_the_command_line(runner, factory):
     assert refused.exit_code != 0 and "not live" in refused.output
     verbs = set(db.session.scalars(select(Activity.verb)))
     assert {"public.published", "public.rotated", "public.revoked"} <= verbs
+    # Bulk publishing leaves the revoked link revoked and publishes the rest.
+    other = factory.audit(factory.lead(campaign, name="Other"))
     out = runner.invoke(main, ["public", "publish-finished", "--campaign", campaign.slug])
     assert out.exit_code == 0 and "Published 1 audit page." in out.output
+    assert not queries.is_live(queries.link_for_lead(lead_id))
+    assert queries.is_live(queries.link_for_lead(other.lead_id))
 
 
 def test_bad_input_gets_a_message(runner, factory):

@@ -129,6 +129,28 @@ def test_publish_finished_publishes_each_finished_latest_audit_once(app, factory
     assert operations.publish_finished(campaign, actor=SYSTEM) == 0
 
 
+def test_publish_finished_leaves_revoked_links_revoked(app, factory):
+    campaign = factory.campaign()
+    kept, revoked = (factory.lead(campaign, name=n) for n in ("Kept", "Revoked"))
+    for lead in (kept, revoked):
+        factory.audit(lead)
+    link = operations.publish(db.session.get(Audit, revoked.latest_audit_id), actor=SYSTEM)
+    operations.revoke(link, actor=SYSTEM)
+    db.session.commit()
+    old_token = queries.token_for(link)
+    # A newer audit of the revoked lead must not bring its page back either.
+    factory.audit(revoked)
+    assert operations.publish_finished(campaign, actor=SYSTEM) == 1
+    db.session.commit()
+    link = queries.link_for_lead(revoked.id)
+    assert link.revoked_at is not None and not queries.is_live(link)
+    assert queries.link_for_token(old_token) is None
+    assert queries.is_live(queries.link_for_lead(kept.id))
+    # Re-publishing it stays possible, as a deliberate single action.
+    operations.publish(db.session.get(Audit, revoked.latest_audit_id), actor=SYSTEM)
+    assert queries.is_live(queries.link_for_lead(revoked.id))
+
+
 def test_malformed_tokens_find_nothing(app, factory):
     link = operations.publish(factory.audit(factory.lead()), actor=SYSTEM)
     db.session.commit()

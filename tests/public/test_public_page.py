@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 from publichelpers import PHONE_UA, agency
@@ -12,6 +13,7 @@ from sqlalchemy import select
 from app.activity import SYSTEM
 from app.extensions import db
 from app.models import Activity, PublicLink, PublicView
+from app.models.base import utcnow
 from app.public import operations, queries
 
 
@@ -136,6 +138,59 @@ def test_views_count_once_per_visitor_and_never_for_bots_head_or_prefetch(client
     visitors = db.session.scalars(select(PublicView.visitor)).all()
     assert all(re.fullmatch(r"[0-9a-f]{64}", v) for v in visitors)
     assert "127.0.0.1" not in "".join(visitors)
+
+
+def test_record_view_counts_a_visitor_once_per_half_hour(app, published):
+    link, _ = published
+    start = utcnow()
+    assert operations.record_view(link, visitor="v" * 64, now=start) is True
+    # Again within the window (another process, or this one restarted): not counted.
+    later = start + operations.VIEW_WINDOW - timedelta(seconds=1)
+    assert operations.record_view(link, visitor="v" * 64, now=later) is False
+    assert operations.record_view(link, visitor="w" * 64, now=later) is True
+    db.session.commit()
+    assert link_state(link.id)[0] == 2
+    after = start + operations.VIEW_WINDOW + timedelta(seconds=1)
+    assert operations.record_view(link, visitor="v" * 64, now=after) is True
+    db.session.commit()
+    assert link_state(link.id)[0] == 3
+
+
+def test_a_fetch_right_after_an_outreach_email_is_not_a_view(client, published):
+    from app.models import Outreach, OutreachStatus
+
+    link, token = published
+    link_id, lead_id = link.id, link.lead_id
+    sent = Outreach(lead_id=lead_id, recipient="rosa@example.com", subject="Your site",
+                    body="Hello", status=OutreachStatus.SENT, sent_at=utcnow())
+    db.session.add(sent)
+    db.session.commit()
+    assert queries.recently_emailed(lead_id)
+    assert get(client, f"/r/{token}").status_code == 200  # the mail scanner's fetch
+    assert link_state(link_id) == (0, None)
+    # A minute later the same address is a person.
+    sent = db.session.get(Outreach, sent.id)
+    sent.sent_at = utcnow() - timedelta(seconds=queries.SCANNER_SECONDS + 1)
+    db.session.commit()
+    assert not queries.recently_emailed(lead_id)
+    app = client.application
+    app.extensions.get("public_seen", {}).clear()  # this process's half-hour memory
+    get(client, f"/r/{token}")
+    assert link_state(link_id)[0] == 1
+
+
+def test_floods_of_dead_tokens_over_the_limit_take_no_write_lock(client, published,
+                                                                monkeypatch):
+    from app.blueprints.public import routes
+
+    writes = []
+    real = routes.writing
+    monkeypatch.setattr(routes, "writing", lambda: (writes.append(1), real())[1])
+    codes = [get(client, f"/r/{'C' * 42}{i % 10}").status_code for i in range(45)]
+    assert codes[:30] == [404] * 30 and set(codes[30:]) == {429}
+    assert len(writes) == 30  # only the misses that were counted wrote
+    resp = get(client, f"/r/{'C' * 43}")
+    assert resp.status_code == 429 and 1 <= int(resp.headers["Retry-After"]) <= 60
 
 
 def test_floods_of_unknown_tokens_are_limited_but_real_links_still_open(client, published):

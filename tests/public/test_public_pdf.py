@@ -37,6 +37,10 @@ def test_pdf_is_made_once_per_version_and_dies_with_the_link(app, client, factor
     resp = client.get(f"/r/{token}/pdf", headers={"User-Agent": PHONE_UA})
     assert resp.status_code == 200 and resp.content_type == "application/pdf"
     assert resp.data.startswith(b"%PDF") and len(resp.data) > 5000
+    # Printed with its stylesheet: the page's CSS was among the files, and the brand colour
+    # (#0f766e, only ever painted through that stylesheet) is drawn in the PDF.
+    assert runs[0].result["files"] >= 5
+    assert _brand_fill(resp.data, (0x0F, 0x76, 0x6E))
     assert "attachment" in resp.headers["Content-Disposition"]
     assert resp.headers["X-Robots-Tag"].startswith("noindex")
     # Printing is not a view.
@@ -64,3 +68,22 @@ def _audit(link):
     from app.models import Audit
 
     return db.session.get(Audit, link.audit_id)
+
+
+def _brand_fill(pdf: bytes, rgb: tuple[int, int, int]) -> bool:
+    """Whether the PDF's content streams set ``rgb`` as a colour (Chromium writes colours
+    as ``r g b rg`` / ``RG`` with 0-1 components, in Flate-compressed streams)."""
+    import re
+    import zlib
+
+    text = b""
+    for match in re.finditer(rb"stream\r?\n(.*?)\r?\nendstream", pdf, re.S):
+        try:
+            text += zlib.decompress(match.group(1)) + b"\n"
+        except zlib.error:
+            continue
+    for r, g, b, _ in re.findall(rb"([\d.]+) ([\d.]+) ([\d.]+) (rg|RG)\b", text):
+        found = (float(r), float(g), float(b))
+        if all(abs(f - c / 255) < 0.01 for f, c in zip(found, rgb, strict=True)):
+            return True
+    return False

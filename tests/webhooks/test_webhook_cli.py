@@ -58,3 +58,8 @@ def test_the_readme_verifier_accepts_a_real_delivery_and_refuses_a_forged_one(
     assert not scope["verify"](issued.secret, got.body + b" ", got.headers)
     stale = {**got.headers, "X-PitchFast-Timestamp": str(int(time.time()) - 400)}
     assert not scope["verify"](issued.secret, got.body, stale)
+    # Forged non-ASCII headers are refused, not a crash (compare_digest refuses such str).
+    forged = {**got.headers, "X-PitchFast-Signature": "v1=" + "é" * 64}
+    assert not scope["verify"](issued.secret, got.body, forged)
+    digits = {**got.headers, "X-PitchFast-Timestamp": "\u0661" * 10}
+    assert not scope["verify"](issued.secret, got.body, digits)

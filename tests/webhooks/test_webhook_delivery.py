@@ -147,6 +147,28 @@ def test_a_refused_connection_is_retried(app, receiver, make_endpoint, tripwire,
     assert run_of(delivery_id).error_code == "connection_refused"
 
 
+def test_a_name_that_does_not_exist_fails_at_once(app, receiver, make_endpoint, tripwire,
+                                                 resolver):
+    """NXDOMAIN is permanent: the delivery fails on its first attempt (no six tries over
+    half an hour); a lookup that merely failed (SERVFAIL, a timeout) is retried."""
+    resolver.table["gone.example"] = [[PUBLIC_IP]]
+    resolver.table["flaky.example"] = [[PUBLIC_IP]]
+    make_endpoint(url="https://gone.example/hook")
+    make_endpoint(url="https://flaky.example/hook")
+    del resolver.table["gone.example"], resolver.table["flaky.example"]
+    resolver.missing.add("gone.example")
+    gone, flaky = _emit()
+    assert execute(run_of(gone).id) == "failed"
+    run = run_of(gone)
+    assert run.error_code == "dns_failure" and run.attempt == 1
+    assert "gone.example" in run.error
+    db.session.expire_all()
+    assert db.session.get(WebhookDelivery, gone).status == DeliveryStatus.FAILED
+    assert execute(run_of(flaky).id) == "retry"
+    assert run_of(flaky).error_code == "dns_failure"
+    assert tripwire.attempts == []  # neither was dialled
+
+
 def test_repeated_failures_disable_the_endpoint_with_the_reason(app, receiver, make_endpoint):
     issued = make_endpoint()
     receiver.statuses[:] = [410, 410, 410]

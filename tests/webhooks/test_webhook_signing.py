@@ -46,6 +46,9 @@ def test_a_good_signature_verifies() -> None:
     ("timestamp not a number", "malformed"),
     ("other scheme", "malformed"),
     ("garbage", "malformed"),
+    ("non-ASCII signature", "malformed"),
+    ("non-ASCII among several", "malformed"),
+    ("non-ASCII digits in the timestamp", "malformed"),
 ])
 def test_bad_signatures_are_refused_with_their_reason(case: str, code: str) -> None:
     now = time.time()
@@ -72,6 +75,12 @@ def test_bad_signatures_are_refused_with_their_reason(case: str, code: str) -> N
         header = good.replace("v1=", "v0=")
     elif case == "garbage":
         header = "not a signature"
+    elif case == "non-ASCII signature":  # a forged header must not crash the check
+        header = "v1=" + "é" * 64
+    elif case == "non-ASCII among several":
+        header = f"{good}, v1=\u0663\u0663"
+    elif case == "non-ASCII digits in the timestamp":
+        stamp = "\u0661" * 10
     with pytest.raises(SignatureError) as err:
         signing.verify(SECRET, body, stamp, header, now=at)
     assert err.value.code == code

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import update
 
-from app.audits.engine.netguard import TargetError
+from app.audits.engine.netguard import NameNotFound, TargetError
 from app.extensions import db
 from app.jobs import runs
 from app.models import Run, WebhookDelivery
@@ -81,10 +81,13 @@ class FakeResolver:
 
     def __init__(self) -> None:
         self.table: dict[str, list[list[str]]] = {}
+        self.missing: set[str] = set()  #: names DNS says do not exist (NXDOMAIN)
         self.lookups: list[str] = []
 
     def resolve(self, host: str, port: int) -> list[str]:
         self.lookups.append(host)
+        if host in self.missing:
+            raise NameNotFound(host)
         rounds = self.table.get(host)
         if not rounds:
             raise TargetError("dns_failure", f"{host} is not in the fake resolver.")

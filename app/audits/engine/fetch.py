@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-from app.audits.engine.netguard import TargetError, TargetPolicy, normalize_url
+from app.audits.engine.netguard import NameNotFound, TargetError, TargetPolicy, normalize_url
 
 #: ``connect(ip, port, timeout) -> socket``; tests inject a tripwire here.
 SocketConnect = Callable[[str, int, float], socket.socket]
@@ -38,6 +38,12 @@ class FetchError(Exception):
     def __init__(self, code: str, message: str, tls: dict[str, Any] | None = None) -> None:
         super().__init__(message)
         self.code, self.message, self.tls = code, message, tls
+
+
+class FetchNameNotFound(FetchError):
+    """The ``dns_failure`` of a name DNS says does not exist
+    (:class:`~app.audits.engine.netguard.NameNotFound`): still a :class:`FetchError` for
+    the audit engine, told apart by callers for which it is permanent (webhooks)."""
 
 
 @dataclass
@@ -132,7 +138,8 @@ def _pinned(url: str, policy: TargetPolicy, timeout: float, context: ssl.SSLCont
         ip = policy.check(host, port)
     except TargetError as exc:
         if exc.code == "dns_failure":
-            raise FetchError("dns_failure", exc.message) from None
+            error = FetchNameNotFound if isinstance(exc, NameNotFound) else FetchError
+            raise error("dns_failure", exc.message) from None
         raise
     conn = _PinnedConnection(host, port, ip, timeout, tls=is_tls, context=context, dial=dial)
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")

@@ -78,7 +78,8 @@ def _operation(ep: Endpoint, refs: dict[str, str]) -> dict[str, Any]:
     for code, (_label, model) in sorted(ep.responses.items()):
         answer: dict[str, Any] = {"description": REASONS.get(code, "")}
         if code >= 400:
-            answer["content"] = {"application/json": {"schema": {"$ref": refs["Error"]}}}
+            error = model.__name__ if model is not None else "Error"
+            answer["content"] = {"application/json": {"schema": {"$ref": refs[error]}}}
         elif model is not None:
             answer["content"] = {"application/json": {"schema": {"$ref": refs[model.__name__]}}}
         if code == 429:

@@ -9,6 +9,7 @@ operation, as a page's route does. Routes are declared with
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from flask import Response, current_app, g, jsonify, request, url_for
@@ -17,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.wsgi import wrap_file
 
+from app import ratelimit
 from app.api import queries as api
 from app.apikeys.operations import KeyUse, authenticate
 from app.apikeys.tokens import MalformedKey, from_header
@@ -50,6 +52,52 @@ KEY_REFUSED = "This API key is not valid: it is unknown, revoked or expired."
 # -- every request -----------------------------------------------------------------------
 
 
+#: At most this many addresses are remembered by :func:`_recently_refused_by`.
+_REFUSED_MAX = 10_000
+
+
+def _recently_refused_by() -> dict[str, float]:
+    """Client addresses this process refused a key recently (address → monotonic time),
+    per app: only their requests read the failure count before the key statement, so a
+    client with a good key pays no extra statement, and a flood of made-up keys from one
+    address stops taking the write lock (the key's UPDATE) after the first refusal this
+    process sees."""
+    found: dict[str, float] = current_app.extensions.setdefault("api_refused_by", {})
+    return found
+
+
+def _throttle_refused(address: str) -> None:
+    """429 when ``address`` had ``API_AUTH_FAILURE_LIMIT`` refused keys in the window;
+    reads only, in a transaction of its own that takes no write lock."""
+    config = current_app.config
+    window = int(config["API_AUTH_FAILURE_WINDOW_SECONDS"])
+    seen = _recently_refused_by().get(address)
+    if seen is None or time.monotonic() - seen > window:
+        return
+    g.db_reads_only = True
+    try:
+        decision = ratelimit.check(f"api-401:{address}",
+                                   limit=int(config["API_AUTH_FAILURE_LIMIT"]), window=window)
+        db.session.commit()
+    finally:
+        g.pop("db_reads_only", None)
+    if not decision.allowed:
+        raise ApiError(429, "rate_limited", "Too many requests with keys that are not valid "
+                       f"from this address; try again in {decision.retry_after} s.",
+                       headers={"Retry-After": str(decision.retry_after)})
+
+
+def _refused(address: str) -> ApiError:
+    """Count a refused key for ``address`` (committed) and answer the 401."""
+    refused = _recently_refused_by()
+    if len(refused) >= _REFUSED_MAX:
+        refused.clear()
+    refused[address] = time.monotonic()
+    ratelimit.record(f"api-401:{address}")
+    db.session.commit()
+    return ApiError(401, "unauthorized", KEY_REFUSED, headers=UNAUTHORIZED)
+
+
 @bp.before_request
 def check_key() -> None:
     """Authenticate the key, count the request, refuse read keys on writes."""
@@ -57,13 +105,15 @@ def check_key() -> None:
         key = from_header(request.headers.get("Authorization"))
     except MalformedKey as exc:
         raise ApiError(401, "unauthorized", str(exc), headers=UNAUTHORIZED) from None
+    address = ratelimit.client_address()
+    _throttle_refused(address)
     g.db_writes = True  # the key's statement writes: SQLite takes the write lock up front
     use = authenticate(key, window=int(current_app.config["API_RATE_WINDOW_SECONDS"]))
+    if use is None:
+        raise _refused(address)  # in the key statement's transaction
     db.session.commit()
     if request.method not in WRITES:
         g.pop("db_writes", None)  # a read request reads on in a deferred transaction
-    if use is None:
-        raise ApiError(401, "unauthorized", KEY_REFUSED, headers=UNAUTHORIZED)
     if use.limited(int(current_app.config["API_RATE_LIMIT"])):
         raise ApiError(429, "rate_limited",
                        f"Too many requests with this key; try again in {use.retry_after} s.",
@@ -159,14 +209,23 @@ def list_campaigns(query: schemas.CampaignListQuery) -> ResponseReturnValue:
 def create_campaign_(body: schemas.CampaignCreate) -> ResponseReturnValue:
     """A draft campaign; without a slug one is derived from the name."""
     if body.slug and slug_taken(body.slug):
-        raise ApiError(409, "slug_taken", f"The slug {body.slug!r} is already used.",
-                       fields={"slug": "Already used by another campaign."})
+        raise _slug_taken(body.slug)
     try:
         campaign = create_campaign(body.name, body.slug, actor=_key().actor)
+        db.session.commit()
     except CampaignError as exc:
         raise ApiError(422, "invalid", str(exc), fields={"name": str(exc)}) from None
-    db.session.commit()
+    except IntegrityError:  # taken by a request at the same moment, after the check above
+        db.session.rollback()
+        raise _slug_taken(body.slug) from None
     return _json({"campaign": api.campaign_json(campaign, 0)}, 201)
+
+
+def _slug_taken(slug: str | None) -> ApiError:
+    said = f"The slug {slug!r} is already used." if slug else (
+        "Another campaign took this name's slug at the same moment; send it again.")
+    return ApiError(409, "slug_taken", said, fields={"slug": "Already used by another "
+                                                              "campaign."})
 
 
 # -- leads -------------------------------------------------------------------------------
@@ -176,7 +235,8 @@ def create_campaign_(body: schemas.CampaignCreate) -> ResponseReturnValue:
        query=schemas.LeadListQuery, ok=(200, schemas.LeadList), errors=(400, 404, 422))
 def list_leads(slug: str, query: schemas.LeadListQuery) -> ResponseReturnValue:
     """Newest first; ``q`` searches names, websites, emails and cities, ``status`` filters
-    (repeatable). The list the leads page shows, through the same statement."""
+    (repeatable). The list the leads page shows, through the same statement; ``total``
+    (the number of matches) on the first page only, null on pages reached by a cursor."""
     campaign = _campaign(slug)
     f = LeadFilter(q=query.q, statuses=sorted({s.value for s in query.status}))
     filters = {"campaign": campaign.id, "q": f.q, "status": f.statuses}
@@ -184,7 +244,9 @@ def list_leads(slug: str, query: schemas.LeadListQuery) -> ResponseReturnValue:
     if after is not None and (not isinstance(after, str) or decode_cursor(after, f.sort_key)
                               is None):
         raise ApiError(400, "invalid_cursor", "This cursor is not valid.")
-    result = leads.page(campaign.id, f, after=after, per_page=query.limit)
+    # The API shows no positions ("51–100 of …"): the page statement skips those counts,
+    # and counts the matches on the first page only.
+    result = leads.page(campaign.id, f, after=after, per_page=query.limit, positions=False)
     nxt = cursors.encode("leads", filters, result.next_cursor) if result.next_cursor else None
     return _json({"data": [api.lead_row_json(r) for r in result.rows], "total": result.total,
                   "next_cursor": nxt})
@@ -220,7 +282,7 @@ def _lead_error(exc: LeadError, campaign_id: int, data: dict[str, Any]) -> ApiEr
 
 
 @route("POST", "/campaigns/<slug>/leads", summary="Add a lead", body=schemas.LeadCreate,
-       ok=(201, schemas.LeadOne), errors=(400, 404, 409, 413, 415, 422))
+       ok=(201, schemas.LeadOne), errors=(400, 404, (409, schemas.Duplicate), 413, 415, 422))
 def create_lead_(slug: str, body: schemas.LeadCreate) -> ResponseReturnValue:
     """409 with ``existing_lead_id`` when its domain (or email) is already in the campaign."""
     campaign = _campaign(slug)
@@ -270,11 +332,14 @@ def _lead_answer(lead_id: int) -> Response:
 
 
 @route("PATCH", "/leads/<int:lead_id>", summary="Change a lead", body=schemas.LeadPatch,
-       ok=(200, schemas.LeadOne), errors=(400, 404, 409, 413, 415, 422))
+       ok=(200, schemas.LeadOne), errors=(400, 404, (409, schemas.Duplicate), 413, 415, 422))
 def patch_lead(lead_id: int, body: schemas.LeadPatch) -> ResponseReturnValue:
     """Only the fields sent change; ``status`` moves it to a sales stage (409 when the move
     is not allowed)."""
     lead: Lead = _found(db.session.get(Lead, lead_id), "lead with id", lead_id)
+    if "status_reason" in body.model_fields_set and body.status is None:
+        raise ApiError(422, "invalid", "Some fields are not valid.", fields={
+            "status_reason": "A reason goes with a move: send it with 'status'."})
     data = _lead_fields(body)
     actor = _key().actor
     try:
@@ -290,7 +355,7 @@ def patch_lead(lead_id: int, body: schemas.LeadPatch) -> ResponseReturnValue:
 
 
 @route("POST", "/leads/<int:lead_id>/audits", summary="Request an audit",
-       ok=(202, schemas.RunOne), errors=(404, 409, 422))
+       ok=(202, schemas.RunOne), errors=(404, (409, schemas.AlreadyQueued), 422))
 def request_audit_(lead_id: int) -> ResponseReturnValue:
     """Queues an audit of the lead's website; 409 with the queued run when one is already
     queued. Poll ``/runs/{id}``."""

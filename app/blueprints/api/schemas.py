@@ -149,7 +149,8 @@ class LeadRow(Answer):
 
 class LeadList(Answer):
     data: list[LeadRow]
-    total: int | None
+    total: Annotated[int | None, Field(description="The number of matches, on the first "
+                                                   "page only (null on a cursor's page).")]
     next_cursor: str | None
 
 
@@ -174,11 +175,6 @@ class LeadOne(Answer):
     lead: Lead
 
 
-class Duplicate(Answer):
-    error: ErrorDetail
-    existing_lead_id: int
-
-
 class Subject(BaseModel):
     type: str
     id: int | None
@@ -195,6 +191,18 @@ class Run(Answer):
 
 
 class RunOne(Answer):
+    run: Run
+
+
+class Duplicate(Error):
+    """409: the lead's domain (or email) is already in the campaign: that lead's id."""
+
+    existing_lead_id: int
+
+
+class AlreadyQueued(Error):
+    """409: an audit of this lead is already queued or running: its run."""
+
     run: Run
 
 

@@ -131,10 +131,12 @@ _PARAM = re.compile(r"<(?:(\w+):)?(\w+)>")
 
 def route(method: str, rule: str, *, summary: str, ok: tuple[int, type[BaseModel] | None],
           query: type[BaseModel] | None = None, body: type[BaseModel] | None = None,
-          csv_body: bool = False, errors: tuple[int, ...] = (),
+          csv_body: bool = False,
+          errors: tuple[int | tuple[int, type[BaseModel]], ...] = (),
           description: str = "") -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Declare an API route: ``view(**url_args, query=…, body=…)`` gets the validated
-    models; what it returns (a dict, or ``(dict, status)``) is sent as JSON."""
+    models; what it returns (a dict, or ``(dict, status)``) is sent as JSON. An error
+    given as ``(status, Model)`` is documented with that model (an ``error`` and more)."""
 
     def deco(fn: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(fn)
@@ -154,7 +156,8 @@ def route(method: str, rule: str, *, summary: str, ok: tuple[int, type[BaseModel
         bp.add_url_rule(rule, name, api_key(view), methods=[method])
         codes = {ok[0]: ("OK", ok[1])}
         for code in (401, 429, *((403,) if method in WRITES else ()), *errors):
-            codes.setdefault(code, ("", None))
+            status, model = code if isinstance(code, tuple) else (code, None)
+            codes.setdefault(status, ("", model))
         doc = (fn.__doc__ or "").strip()
         ENDPOINTS.append(Endpoint(method, rule, name, summary, description or doc,
                                   query, body, "csv" if csv_body else ("json" if body else None),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, time
 
-from flask import Blueprint, flash, redirect, url_for
+from flask import Blueprint, flash, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
@@ -27,8 +27,14 @@ def _actor() -> Actor:
 
 
 def _index(form: ApiKeyForm, status: int = 200) -> ResponseReturnValue:
-    return render("apikeys/index.html", status=status, form=form, keys=queries.list_keys(),
-                  action_form=EmptyForm(), now=utcnow())
+    total, per = queries.count_keys(), queries.PER_PAGE
+    pages = max(1, -(-total // per))
+    page = min(request.args.get("page", 1, type=int) or 1, pages)
+    page = max(page, 1)
+    keys = queries.list_keys(limit=per, offset=(page - 1) * per)
+    return render("apikeys/index.html", status=status, form=form, keys=keys,
+                  action_form=EmptyForm(), now=utcnow(), page=page, pages=pages, total=total,
+                  first=(page - 1) * per + 1)
 
 
 @bp.get("/")

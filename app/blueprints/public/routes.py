@@ -11,9 +11,11 @@ import hashlib
 import logging
 import threading
 import time
+import unicodedata
 from collections import OrderedDict
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from flask import Blueprint, Response, current_app, g, render_template, request, url_for
 from flask.typing import ResponseReturnValue
@@ -78,11 +80,18 @@ def not_found(token: str | None = None) -> Response:
     status = 404
     retry_after = 0
     if token is not None and queries.TOKEN_RE.fullmatch(token):
-        writing()
         limit = int(current_app.config.get("PUBLIC_MISS_LIMIT_PER_MINUTE") or MISS_LIMIT)
-        decision = ratelimit.hit(f"public-miss:{ratelimit.client_address()}", limit=limit,
-                                 window=MISS_WINDOW)
-        db.session.commit()
+        key = f"public-miss:{ratelimit.client_address()}"
+        # Read first: an address already over its budget is answered without the write
+        # lock (a flood of dead tokens must not queue every request behind SQLite's one
+        # writer); only a miss that may be counted writes, and re-checks under the lock.
+        decision = queries.miss_budget(key, limit=limit, window=MISS_WINDOW)
+        if decision.allowed:
+            writing()
+            decision = ratelimit.hit(key, limit=limit, window=MISS_WINDOW)
+            db.session.commit()
+        elif db.session().in_transaction():
+            db.session.rollback()
         status, retry_after = (404, 0) if decision.allowed else (429, decision.retry_after)
     resp = Response(render_template("public/not_found.html", status=status), status=status,
                     mimetype="text/html")
@@ -280,25 +289,52 @@ def pdf(token: str) -> ResponseReturnValue:
     link = _live(token)
     if link is None:
         return not_found(token)
-    if link.pdf_key and link.pdf_version == link.version and \
-            link.pdf_key == operations.pdf_key(link):
+    state = operations.pdf_state(link)
+    if state == "ready" and link.pdf_key:
         resp = _serve(link.pdf_key, "private, max-age=3600")
-        name = "".join(c for c in (link.frozen or {}).get("business_name", "audit")
-                       if c.isalnum() or c in " -")[:60].strip() or "audit"
-        resp.headers["Content-Disposition"] = f'attachment; filename="{name} - website audit.pdf"'
+        attachment(resp, f"{(link.frozen or {}).get('business_name') or 'audit'}")
         return resp
-    # Not printed yet (just published, or the worker is busy): make sure it is on its way.
-    link_id = link.id
-    writing()
-    link = db.session.get(PublicLink, link_id)
-    if link is not None:
-        operations.request_pdf(link)
-    db.session.commit()
-    resp = Response(render_template("public/pdf_pending.html",
-                                    back=url_for(".page", token=token)),
+    if state == "failed":
+        # The last print of this version gave up: no new run from a public link (anyone
+        # holding it could queue browser prints), and no page that reloads itself.
+        return _pdf_page("public/pdf_unavailable.html", token, retry=False)
+    if state is None:
+        # Never asked for (bulk published, or a new version): queue it once; a pending
+        # run is left alone without taking the write lock on every reload.
+        link_id = link.id
+        writing()
+        locked = db.session.get(PublicLink, link_id)
+        if locked is not None:
+            operations.request_pdf(locked, after_failure=False)
+        db.session.commit()
+    return _pdf_page("public/pdf_pending.html", token, retry=True)
+
+
+def _pdf_page(template: str, token: str, *, retry: bool) -> Response:
+    if db.session().in_transaction():
+        db.session.rollback()
+    resp = Response(render_template(template, back=url_for(".page", token=token)),
                     status=503, mimetype="text/html")
-    resp.headers["Retry-After"] = "10"
+    if retry:
+        resp.headers["Retry-After"] = "10"
     return public_headers(resp)
+
+
+def attachment(resp: Response, business_name: str) -> None:
+    """``Content-Disposition: attachment`` named after the business, safe for any name: a
+    plain ASCII ``filename`` and, when the name is not ASCII, ``filename*`` in UTF-8
+    (RFC 6266, as werkzeug's ``send_file(download_name=...)`` writes it)."""
+    name = "".join(c for c in business_name if c.isalnum() or c in " -")[:60].strip()
+    full = f"{name or 'audit'} - website audit.pdf"
+    simple = unicodedata.normalize("NFKD", full).encode("ascii", "ignore").decode("ascii")
+    simple = " ".join(simple.split())
+    if simple.startswith("- "):
+        simple = "audit " + simple
+    if simple == full:
+        resp.headers.set("Content-Disposition", "attachment", filename=full)
+    else:
+        resp.headers.set("Content-Disposition", "attachment", filename=simple,
+                         **{"filename*": "UTF-8''" + quote(full, safe="!#$&+^`|~")})
 
 
 @bp.get("/r/<path:rest>")

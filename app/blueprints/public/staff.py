@@ -119,7 +119,8 @@ def publish_finished(slug: str) -> ResponseReturnValue:
         count = operations.publish_finished(campaign, actor=Actor.of_user(current_user))
         db.session.commit()
         flash(f"Published {count} audit page{'s' if count != 1 else ''}." if count else
-              "Every finished audit was already published.", "success")
+              "Nothing to publish: every finished audit is already published, or its "
+              "link was revoked (publish that one from its audit).", "success")
     else:
         flash(EXPIRED_FORM, "error")
     return _back(form, url_for("campaigns.show", slug=campaign.slug))

@@ -46,6 +46,7 @@ def _sending_globals() -> dict[str, Any]:
                 "pace": pacing.describe(pacing.pace_of(campaign))}
 
     return {"sending_on": lambda: mail.is_configured(current_app.config),
+            "sending_blocked": lambda: delivery.sending_blocked(current_app.config),
             "campaign_sending": campaign_sending}
 
 
