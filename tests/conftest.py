@@ -241,3 +241,18 @@ def browser() -> Iterator[Any]:
         b = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
         yield b
         b.close()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _no_engine_outlives_its_module() -> Iterator[None]:
+    """Close every process-wide audit engine a test file started (jobs run in-process:
+    audits, PDF prints), so no Chromium of one file is still running in the next file that
+    the same xdist worker runs (tests that count this process's Chromium would see it)."""
+    yield
+    import sys
+
+    runner = sys.modules.get("app.audits.engine.runner")
+    if runner is not None:
+        for engine in list(runner._ENGINES.values()):
+            if engine.pid == os.getpid():
+                engine.close()

@@ -17,8 +17,9 @@ from app.extensions import db
 from app.models import Campaign, Lead, LeadStatus, Outreach, OutreachStatus, transition
 from app.models.base import utcnow
 from app.models.states import DO_NOT_CONTACT, SALES_STAGES
-from app.outreach import delivery, pacing
+from app.outreach import delivery
 from app.outreach.history import record_status
+from app.outreach.window import describe, pace_of, valid_zone
 from app.settings import queries as settings_queries
 
 log = logging.getLogger(__name__)
@@ -86,7 +87,7 @@ def set_pace(campaign: Campaign, *, daily_cap: int | None, domain_daily_cap: int
              min_spacing_seconds: int, window: tuple[int, int] | None, timezone: str,
              actor: Actor) -> None:
     """Store a campaign's pacing (validated by the form; checked again here)."""
-    if not pacing.valid_zone(timezone):
+    if not valid_zone(timezone):
         raise DeliveryError(f"Unknown time zone {timezone!r}.")
     if window is not None and not 0 <= window[0] < window[1] <= 24 * 60:
         raise DeliveryError("The sending window must end after it starts, within one day.")
@@ -99,7 +100,7 @@ def set_pace(campaign: Campaign, *, daily_cap: int | None, domain_daily_cap: int
     campaign.timezone = timezone
     activity.record(actor, "outreach.pace",
                     f"set the sending pace of {campaign.name}: "
-                    f"{pacing.describe(pacing.pace_of(campaign))}",
+                    f"{describe(pace_of(campaign))}",
                     subject=("campaign", campaign.id), campaign_id=campaign.id)
     delivery.kick(actor=actor)
     db.session.flush()

@@ -56,7 +56,7 @@ from app.models import (
 )
 from app.models.base import utcnow
 from app.models.states import DO_NOT_CONTACT, SALES_STAGES
-from app.outreach import unsubscribe
+from app.outreach import unsubscribe, window
 from app.outreach.headers import HeaderProblem, ascii_address
 from app.outreach.history import record_status
 from app.outreach.message import MessageError, Parts, build, to_bytes
@@ -172,12 +172,11 @@ def _refusal(o: Outreach, lead: Lead, campaign: Campaign,
         return (f"Sending is paused for {campaign.name}"
                 f"{': ' + campaign.paused_reason if campaign.paused_reason else ''}.",
                 OS.APPROVED)
-    from app.outreach import pacing  # (pacing imports this module)
 
-    pace = pacing.pace_of(campaign)
-    if pace.window is not None and pacing.open_until(utcnow(), pace) is None:
+    pace = window.pace_of(campaign)
+    if pace.window is not None and window.open_until(utcnow(), pace) is None:
         return (f"The sending window of {campaign.name} closed before the send "
-                f"({pacing.describe(pace)}); the message waits for the next window.",
+                f"({window.describe(pace)}); the message waits for the next window.",
                 OS.APPROVED)
     if LeadStatus(lead.status) in DO_NOT_CONTACT:
         return f"Not sent: {lead.business_name} is {lead.status.value}.", OS.CANCELED

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Campaign, Outreach, OutreachStatus, Run
-from app.outreach import pacing
+from app.outreach import pacing, window
 
 OS = OutreachStatus
 # 15 January 2026, 15:00 UTC = 10:00 in New York (UTC-5 in winter)
@@ -55,7 +55,7 @@ def test_the_window_is_in_the_campaign_time_zone(camp):
     assert _dispatch(camp, NOON_ISH - timedelta(hours=2)) == []  # 08:00 in New York
     assert _dispatch(camp, NOON_ISH + timedelta(hours=7)) == []  # 17:00: closed
     assert len(_dispatch(camp, NOON_ISH)) == 2  # 10:00
-    assert "between 09:00 and 17:00 (America/New_York)" in pacing.describe(pacing.pace_of(camp))
+    assert "between 09:00 and 17:00 (America/New_York)" in window.describe(window.pace_of(camp))
 
 
 def test_spacing_gives_later_slots_and_delayed_runs(camp):

@@ -9,7 +9,7 @@ from flask_wtf import FlaskForm
 from wtforms import IntegerField, StringField
 from wtforms.validators import Length, NumberRange, Optional, ValidationError
 
-from app.outreach.pacing import valid_zone
+from app.outreach.window import valid_zone
 
 _HHMM = re.compile(r"([01]\d|2[0-3]):([0-5]\d)|24:00")
 

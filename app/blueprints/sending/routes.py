@@ -18,8 +18,9 @@ from app.extensions import db
 from app.forms import EmptyForm
 from app.htmx import render
 from app.models import Campaign
-from app.outreach import controls, delivery, pacing
+from app.outreach import controls, delivery
 from app.outreach.queries import get_outreach_or_404, history
+from app.outreach.window import describe, pace_of
 
 bp = Blueprint("sending", __name__)
 
@@ -43,7 +44,7 @@ def _sending_globals() -> dict[str, Any]:
     def campaign_sending(campaign: Campaign) -> dict[str, Any]:
         return {"paused": delivery.is_paused(campaign), "reason": campaign.paused_reason,
                 "auto_paused": campaign.paused_at is not None,
-                "pace": pacing.describe(pacing.pace_of(campaign))}
+                "pace": describe(pace_of(campaign))}
 
     return {"sending_on": lambda: mail.is_configured(current_app.config),
             "sending_blocked": lambda: delivery.sending_blocked(current_app.config),
@@ -112,7 +113,7 @@ def pace(slug: str) -> ResponseReturnValue:
             form.timezone.errors = [*form.timezone.errors, str(exc)]
         else:
             db.session.commit()
-            flash(f"Sending pace saved: {pacing.describe(pacing.pace_of(campaign))}.",
+            flash(f"Sending pace saved: {describe(pace_of(campaign))}.",
                   "success")
             return redirect(url_for("campaigns.show", slug=campaign.slug), 303)
     return render("sending/pace.html", "form", 422 if form.errors else 200, form=form,
