@@ -16,6 +16,7 @@ from app.activity import SYSTEM
 from app.jobs import registry
 from app.jobs.context import RunContext
 from app.models.base import utcnow
+from app.public import operations as public_operations
 from app.upkeep import operations
 from app.upkeep.operations import Figures, Removed
 
@@ -41,7 +42,8 @@ def _sweep(ctx: RunContext, step: Callable[[int], Removed]) -> Removed:
 
 @registry.handler(KIND, max_attempts=2)
 def run_upkeep(ctx: RunContext) -> dict[str, Any]:
-    """Remove unfinished import uploads, old full-size screenshots and old run logs."""
+    """Remove unfinished import uploads, old full-size screenshots, old run logs and the
+    public pages' day-old visitor keys."""
     cfg = current_app.config
     now = utcnow()
     uploads_before = now - timedelta(hours=int(cfg["IMPORT_UPLOAD_RETENTION_HOURS"]))
@@ -61,7 +63,9 @@ def run_upkeep(ctx: RunContext) -> dict[str, Any]:
             figures.log_lines += n
             if n < LOG_BATCH:
                 break
-    result = figures.as_dict() | {"retention": {
+    with ctx.phase("public page visitor keys"), ctx.fenced():
+        visitor_keys = public_operations.prune_views(now)
+    result = figures.as_dict() | {"visitor_keys": visitor_keys, "retention": {
         "uploads_hours": cfg["IMPORT_UPLOAD_RETENTION_HOURS"],
         "screenshots_days": cfg["SCREENSHOT_RETENTION_DAYS"],
         "logs_days": cfg["RUN_LOG_RETENTION_DAYS"]}}

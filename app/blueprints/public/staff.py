@@ -3,6 +3,7 @@ publish every finished audit of a campaign. Members only; each one operation + c
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 
 from flask import abort, flash, redirect, url_for
@@ -82,32 +83,31 @@ def _link_or_404(lead_id: int) -> tuple[Lead, PublicLink]:
     return lead, link
 
 
-@bp.post("/leads/<int:lead_id>/public/revoke")
-@member
-def revoke(lead_id: int) -> ResponseReturnValue:
+def _link_action(lead_id: int, act: Callable[..., object], done: str) -> ResponseReturnValue:
+    """Revoke or rotate the lead's link (one form, one commit, one message)."""
     lead, link = _link_or_404(lead_id)
     form = LinkActionForm()
     if form.validate_on_submit():
-        operations.revoke(link, actor=Actor.of_user(current_user))
+        act(link, actor=Actor.of_user(current_user))
         db.session.commit()
-        flash("Link revoked: the page, its images and its PDF no longer open.", "success")
+        flash(done, "success")
     else:
         flash(EXPIRED_FORM, "error")
     return _back(form, url_for("leads.show", lead_id=lead.id))
+
+
+@bp.post("/leads/<int:lead_id>/public/revoke")
+@member
+def revoke(lead_id: int) -> ResponseReturnValue:
+    return _link_action(lead_id, operations.revoke,
+                        "Link revoked: the page, its images and its PDF no longer open.")
 
 
 @bp.post("/leads/<int:lead_id>/public/rotate")
 @member
 def rotate(lead_id: int) -> ResponseReturnValue:
-    lead, link = _link_or_404(lead_id)
-    form = LinkActionForm()
-    if form.validate_on_submit():
-        operations.rotate(link, actor=Actor.of_user(current_user))
-        db.session.commit()
-        flash("New link made; the old one no longer opens.", "success")
-    else:
-        flash(EXPIRED_FORM, "error")
-    return _back(form, url_for("leads.show", lead_id=lead.id))
+    return _link_action(lead_id, operations.rotate,
+                        "New link made; the old one no longer opens.")
 
 
 @bp.post("/campaigns/<slug>/publish-finished")
